@@ -1,0 +1,42 @@
+"""Checks for the course's exercises: each says "correct", or gives a hint.
+
+Every exercise in a notebook ends with a call such as ``check_counter(my_answer)``.
+The check runs the learner's code (in processes, where that is the point) and
+returns a :class:`Verdict`, which Jupyter shows as one line: a tick and what was
+right, or a cross and a hint towards the fix. A verdict is truthy when correct,
+so tests can ``assert`` it.
+
+The checks live in one module per notebook (``garbled``, ``locks``, ``pools``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Verdict(NamedTuple):
+    """The outcome of a check: ``ok`` and the sentence a learner reads."""
+
+    ok: bool
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def correct(praise: str) -> Verdict:
+    """The verdict for a right answer."""
+    return Verdict(True, f"✅ Correct! {praise}")
+
+
+def hint(advice: str) -> Verdict:
+    """The verdict for an answer that is not right yet, with a hint towards the fix."""
+    return Verdict(False, f"❌ Not yet. Hint: {advice}")
+
+
+def not_done() -> Verdict:
+    """The verdict for an exercise still holding its placeholder (``...``)."""
+    return hint("replace the `...` in the exercise cell with your code, then run it again.")

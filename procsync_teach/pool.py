@@ -1,0 +1,595 @@
+"""A pool of worker processes that run your functions in parallel.
+
+The design, in one picture::
+
+    caller threads               dispatcher thread                 worker processes
+    --------------               -----------------                 ----------------
+    apply_async(f, args)
+      pickle the job     ──►  waiting jobs (a queue)
+      wake the dispatcher        │
+                                 ▼  send one job to each idle worker
+                              pipe 0  ─────────────────────────►  worker 0: run, reply
+                              pipe 1  ─────────────────────────►  worker 1: run, reply
+                                 │  ◄───── a reply on pipe N (ok, value)
+                                 ▼
+                              settle the AsyncResult ──► get() returns / callback runs
+
+    and the dispatcher also watches each worker's *sentinel*, which the operating
+    system makes ready when the process ends, however it ends.
+
+What happens on ``apply_async(f, (x,))``, step by step:
+
+1. The caller checks the pool is running, pickles ``f`` and ``(x,)`` (so a mistake
+   such as an unpicklable argument raises right here, in the caller), puts the job
+   on the waiting queue and wakes the dispatcher. It returns an :class:`AsyncResult`.
+2. The dispatcher finds an idle worker and sends it the job down that worker's
+   own pipe. A worker holds at most one job, so the pool always knows who runs what.
+3. The worker runs ``f(x)`` and sends back ``(ok, value)`` and the times it started
+   and finished.
+4. The dispatcher records the task for the course's timelines, settles the
+   :class:`AsyncResult` (running your callback), and gives the worker its next job.
+5. If instead the worker's sentinel fires, the worker died: the dispatcher settles
+   its job with :class:`WorkerDied` and starts a new worker in the same slot.
+
+Compared with ``multiprocessing.Pool``, which shares one task queue and one result
+queue between all workers and needs three helper threads, one pipe per worker and a
+single dispatcher thread make every worker's state visible in one place, and that is
+what lets this pool notice a dead worker, settle every result on ``terminate()``,
+and never hang.
+
+The pool's lifecycle is one field, ``_state``: RUN (accepting work), then CLOSE
+(``close()``: finish the queued work, accept no more), or TERMINATE (``terminate()``:
+stop now). ``join()`` waits for the end of either.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import operator
+import os
+import signal
+import sys
+import threading
+import traceback
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe, wait
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from .clock import now
+from .context import get_context
+from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from .messages import STOP, Job, dumps, loads
+from .results import AsyncResult, IMapIterator
+from .trace import RECORDS_KEPT, TaskRecord
+from .worker import run_worker
+
+RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+
+#: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
+EXIT_GRACE = 2.0
+
+
+@dataclass
+class _WaitingJob:
+    """A job on its way: what to send, and where its outcome goes."""
+
+    job_id: int  # e.g. 17
+    message: bytes  # the pickled Job
+    result: AsyncResult | IMapIterator
+    first: int  # e.g. 50: index of the job's first call among its result's items
+    calls: int  # e.g. 25: how many calls it holds
+    submitted: float
+    sent: float = 0.0
+
+
+@dataclass
+class _Worker:
+    """The pool's view of one worker process."""
+
+    slot: int  # e.g. 1: its lane in the timelines; a replacement takes the same slot
+    process: BaseProcess
+    pid: int  # e.g. 48213
+    connection: Connection  # the pool's end of this worker's pipe
+    job: _WaitingJob | None = None  # the job it is running, if any
+    jobs_done: int = 0
+    pipe_open: bool = True  # False once the pipe reported end-of-file: the worker is dying
+
+
+class Pool:
+    """A fixed number of worker processes that run function calls for you.
+
+    Like a taxi rank: the cars (workers) wait at the rank, each passenger (task) takes
+    the next free car, and the rank outlives every ride. Starting a process is slow,
+    so reusing a few is far cheaper than one new process per task.
+
+    Use it in a ``with`` block, which terminates the workers on leaving::
+
+        with Pool(4) as pool:
+            print(pool.map(square, range(10)))   # [0, 1, 4, ..., 81]
+
+    It has the interface of ``multiprocessing.Pool`` and gives the same results and
+    the same errors wherever that pool works. Where that pool hangs or refuses, this
+    one answers: functions defined in a notebook work under every start method, a
+    worker that dies fails only its own task (:class:`WorkerDied`) and is replaced,
+    ``terminate()`` settles every pending result (:class:`PoolTerminated`), and a
+    :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
+
+    Args:
+        processes: how many workers; None means ``os.cpu_count()``.
+        initializer: called as ``initializer(*initargs)`` in each worker as it starts.
+        initargs: the arguments for ``initializer``.
+        maxtasksperchild: replace a worker after it has run this many jobs
+            (None: never); a cure for tasks that leak memory.
+        context: a start method (``"fork"``, ``"spawn"``, ``"forkserver"``), a
+            ``multiprocessing`` context, or None for the course's default
+            (see :mod:`procsync_teach.context`).
+
+    Raises:
+        ValueError: ``processes`` or ``maxtasksperchild`` below 1, or an unknown start method.
+        TypeError: ``initializer`` is not callable.
+    """
+
+    def __init__(
+        self,
+        processes: int | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        maxtasksperchild: int | None = None,
+        context: BaseContext | str | None = None,
+    ):
+        if processes is None:
+            processes = os.cpu_count() or 1
+        if processes < 1:
+            raise ValueError("Number of processes must be at least 1")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        if maxtasksperchild is not None and (
+            not isinstance(maxtasksperchild, int) or maxtasksperchild < 1
+        ):
+            raise ValueError("maxtasksperchild must be a positive int or None")
+        self._context = get_context(context)
+        self._processes = processes
+        self._setup = dumps((initializer, tuple(initargs)))
+        self._maxtasksperchild = maxtasksperchild
+
+        self._state = RUN
+        self._lock = threading.Lock()  # guards _state, _waiting, _woken, _records
+        self._waiting: deque[_WaitingJob] = deque()
+        self._job_ids = itertools.count()
+        self._records: deque[TaskRecord] = deque(maxlen=RECORDS_KEPT)
+        self._broken: BaseException | None = None  # set if an initializer failed
+        self._wakeup_reader, self._wakeup_writer = Pipe(duplex=False)
+        self._woken = False  # a wake-up byte is in the pipe, unread
+        # Workers are started before the dispatcher thread: forking a process that
+        # runs threads is unsafe (Python 3.12 warns about it).
+        self._workers = [self._start_worker(slot) for slot in range(processes)]
+        self._dispatcher = threading.Thread(
+            target=self._dispatch, name="procsync-dispatcher", daemon=True
+        )
+        self._dispatcher.start()
+        _live_pools.add(self)
+
+    def __repr__(self) -> str:
+        busy = sum(worker.job is not None for worker in self._workers)
+        return (
+            f"<procsync_teach.Pool state={self._state} processes={self._processes} "
+            f"busy={busy} waiting={len(self._waiting)}>"
+        )
+
+    def __reduce__(self):
+        raise NotImplementedError(
+            "pool objects cannot be passed between processes or pickled"
+        )
+
+    def __enter__(self) -> Pool:
+        self._check_running()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.terminate()
+
+    # -- submitting work ---------------------------------------------------------------
+
+    def apply(self, func: Callable[..., Any], args: Iterable[Any] = (), kwds: dict | None = None):
+        """Call ``func(*args, **kwds)`` in a worker and wait for its result.
+
+        The call blocks: nothing else happens in your program until the result is back.
+        """
+        return self.apply_async(func, args, kwds).get()
+
+    def apply_async(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] = (),
+        kwds: dict | None = None,
+        callback: Callable[[Any], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> AsyncResult:
+        """Start ``func(*args, **kwds)`` in a worker and return at once with an AsyncResult.
+
+        Args:
+            callback: called with the result when it arrives (in the pool's thread:
+                keep it short).
+            error_callback: called with the exception instead, if the call fails.
+
+        Raises:
+            ValueError: the pool is not running (after ``close()`` or ``terminate()``).
+            TypeError: ``func`` is not callable.
+            pickle.PicklingError (or the error pickling raised): an argument cannot be
+                sent to another process.
+        """
+        self._check_running()
+        result = AsyncResult(1, 1, True, callback, error_callback)
+        self._submit(func, [[tuple(args)]], dict(kwds or {}), result)
+        return result
+
+    def map(self, func: Callable[[Any], Any], iterable: Iterable[Any],
+            chunksize: int | None = None) -> list:
+        """Return ``[func(x) for x in iterable]``, computed by the workers in parallel.
+
+        The items are cut into chunks of ``chunksize`` items, one message per chunk;
+        by default about four chunks per worker, as ``multiprocessing`` does. Blocks
+        until every result is back; the first task error is raised.
+        """
+        return self.map_async(func, iterable, chunksize).get()
+
+    def map_async(
+        self,
+        func: Callable[[Any], Any],
+        iterable: Iterable[Any],
+        chunksize: int | None = None,
+        callback: Callable[[list], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> AsyncResult:
+        """Like :meth:`map`, but return at once with an AsyncResult holding the list."""
+        return self._map_async(func, [(item,) for item in iterable], chunksize, callback,
+                               error_callback)
+
+    def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
+                chunksize: int | None = None):
+        """Like :meth:`map`, but each item is a tuple of arguments: ``func(*item)``."""
+        return self.starmap_async(func, iterable, chunksize).get()
+
+    def starmap_async(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Iterable[Any]],
+        chunksize: int | None = None,
+        callback: Callable[[list], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> AsyncResult:
+        """Like :meth:`starmap`, but return at once with an AsyncResult holding the list."""
+        return self._map_async(func, [tuple(item) for item in iterable], chunksize, callback,
+                               error_callback)
+
+    def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any],
+             chunksize: int = 1) -> Iterator[Any]:
+        """Like :meth:`map`, but return an iterator that yields results in order as they come."""
+        return self._imap(func, iterable, chunksize, ordered=True)
+
+    def imap_unordered(self, func: Callable[[Any], Any], iterable: Iterable[Any],
+                       chunksize: int = 1) -> Iterator[Any]:
+        """Like :meth:`imap`, but yield each result as soon as it is ready, in any order."""
+        return self._imap(func, iterable, chunksize, ordered=False)
+
+    def _map_async(self, func, calls, chunksize, callback, error_callback) -> AsyncResult:
+        self._check_running()
+        chunks = self._chunk(calls, chunksize)
+        result = AsyncResult(len(calls), len(chunks), False, callback, error_callback)
+        self._submit(func, chunks, {}, result)
+        return result
+
+    def _imap(self, func, iterable, chunksize, ordered: bool) -> IMapIterator:
+        self._check_running()
+        calls = [(item,) for item in iterable]
+        result = IMapIterator(len(calls), ordered)
+        self._submit(func, self._chunk(calls, chunksize), {}, result)
+        return result
+
+    def _chunk(self, calls: list[tuple], chunksize: int | None) -> list[list[tuple]]:
+        """Cut the calls into chunks; by default about four per worker."""
+        if chunksize is None:
+            chunksize, extra = divmod(len(calls), 4 * self._processes)
+            chunksize += bool(extra)
+        elif operator.index(chunksize) < 1:
+            raise ValueError(f"Chunksize must be 1+, not {chunksize}")
+        return [calls[i : i + chunksize] for i in range(0, len(calls), max(chunksize, 1))]
+
+    def _submit(self, func, chunks: list[list[tuple]], kwds: dict, result) -> None:
+        """Pickle the jobs here, in the caller, then queue them for the dispatcher."""
+        if not callable(func):
+            raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
+        function = dumps(func)
+        submitted = now()
+        jobs, first = [], 0
+        for calls in chunks:
+            job_id = next(self._job_ids)
+            message = dumps(Job(job_id, function, calls, kwds))
+            jobs.append(_WaitingJob(job_id, message, result, first, len(calls), submitted))
+            first += len(calls)
+        with self._lock:
+            self._check_running()  # again: close() may have come while we pickled
+            self._waiting.extend(jobs)
+        self._wake_dispatcher()
+
+    # -- the lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Accept no more work; the workers finish what is queued, then exit."""
+        with self._lock:
+            if self._state == RUN:
+                self._state = CLOSE
+        self._wake_dispatcher()
+
+    def terminate(self) -> None:
+        """Stop the workers now. Every result not yet settled fails with PoolTerminated."""
+        with self._lock:
+            self._state = TERMINATE
+        self._wake_dispatcher()
+        if threading.current_thread() is not self._dispatcher:
+            self._dispatcher.join()
+
+    def join(self) -> None:
+        """Wait until the workers have exited; call ``close()`` or ``terminate()`` first.
+
+        Raises:
+            ValueError: the pool is still running.
+        """
+        if self._state == RUN:
+            raise ValueError("Pool is still running")
+        if threading.current_thread() is not self._dispatcher:
+            self._dispatcher.join()
+
+    def records(self, since: float | None = None) -> list[TaskRecord]:
+        """The record of every finished job (the most recent ones), oldest first.
+
+        Args:
+            since: keep only jobs submitted at or after this time on the shared
+                clock (``procsync_teach.clock.now()``).
+        """
+        with self._lock:
+            records = list(self._records)
+        if since is not None:
+            records = [record for record in records if record.submitted >= since]
+        return records
+
+    def _check_running(self) -> None:
+        if self._state != RUN:
+            raise ValueError("Pool not running")
+
+    def _wake_dispatcher(self) -> None:
+        # One unread byte is enough to wake it; more would only fill the pipe.
+        with self._lock:
+            if self._woken:
+                return
+            self._woken = True
+        self._wakeup_writer.send_bytes(b"!")
+
+    # -- the dispatcher thread ------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """The dispatcher's life: hand out jobs and collect replies until the pool ends."""
+        try:
+            while self._dispatch_round():
+                pass
+        except BaseException as error:  # a bug here must not leave callers waiting forever
+            self._broken = PoolError(f"the pool's dispatcher failed: {error!r}")
+            traceback.print_exc()
+        finally:
+            self._stop_workers()
+            self._fail_unfinished()
+            with self._lock:
+                self._woken = True  # nobody writes to the wake-up pipe any more
+                self._wakeup_reader.close()
+                self._wakeup_writer.close()
+
+    def _dispatch_round(self) -> bool:
+        """Hand out jobs, wait for something to happen, handle it. False when all is done."""
+        if self._state == TERMINATE:
+            return False
+        if self._broken is not None:
+            self._fail_waiting(self._broken, "error")
+        self._hand_out_jobs()
+        if self._state == CLOSE and not self._waiting and not self._busy_workers():
+            return False
+        replies = {worker.connection: worker for worker in self._workers if worker.pipe_open}
+        deaths = {worker.process.sentinel: worker for worker in self._workers}
+        ready = wait([self._wakeup_reader, *replies, *deaths])
+        if self._wakeup_reader in ready:
+            self._read_wakeup()
+        for thing in ready:  # replies first: a worker may reply, then exit
+            if thing in replies:
+                self._receive(replies[thing])
+        for thing in ready:
+            if thing in deaths:
+                self._replace(deaths[thing])
+        return True
+
+    def _read_wakeup(self) -> None:
+        with self._lock:
+            self._woken = False
+            while self._wakeup_reader.poll():
+                self._wakeup_reader.recv_bytes()
+
+    def _busy_workers(self) -> list[_Worker]:
+        return [worker for worker in self._workers if worker.job is not None]
+
+    def _hand_out_jobs(self) -> None:
+        """Send the next waiting job to every idle worker."""
+        for worker in self._workers:
+            if not self._waiting:
+                return
+            if worker.job is not None or not worker.pipe_open or self._retiring(worker):
+                continue
+            job = self._waiting.popleft()
+            try:
+                worker.connection.send_bytes(job.message)
+            except OSError:  # it died a moment ago: the job waits for another worker
+                self._waiting.appendleft(job)
+                worker.pipe_open = False
+                continue
+            job.sent = now()
+            worker.job = job
+
+    def _retiring(self, worker: _Worker) -> bool:
+        """A worker that has done ``maxtasksperchild`` jobs exits: send it nothing more."""
+        return self._maxtasksperchild is not None and worker.jobs_done >= self._maxtasksperchild
+
+    def _receive(self, worker: _Worker) -> None:
+        """Read one reply from a worker and settle the job it answers."""
+        try:
+            data = worker.connection.recv_bytes()
+        except (EOFError, OSError):  # the worker is gone; its sentinel will say how
+            worker.pipe_open = False
+            return
+        job, worker.job = worker.job, None
+        worker.jobs_done += 1
+        try:
+            reply = loads(data)
+        except Exception as error:
+            message = "a worker's reply could not be unpickled in the pool's process"
+            failure = PoolError(f"{message}: {error!r}")
+            failure.__cause__ = error
+            if job is not None:
+                self._settle(job, False, failure, job.sent, now(), worker)
+            return
+        if job is None:  # a reply with no job: the initializer failed
+            error, text = reply.value
+            self._broken = PoolError(
+                f"the pool's initializer raised {error!r} in worker {worker.slot}; "
+                "the pool cannot run tasks"
+            )
+            self._broken.__cause__ = RemoteTraceback(text)
+            return
+        value = reply.value if reply.ok else self._rebuild_error(job, worker, *reply.value)
+        self._settle(job, reply.ok, value, reply.started, reply.finished, worker)
+
+    def _rebuild_error(self, job: _WaitingJob, worker: _Worker, error: BaseException,
+                       text: str) -> BaseException:
+        """Give a task's exception its worker-side traceback, as ``__cause__``."""
+        if not isinstance(error, Exception):
+            # SystemExit or KeyboardInterrupt raised by a task must not stop the caller.
+            error = PoolError(
+                f"task {job.job_id} raised {error!r} in worker {worker.slot}; "
+                "the worker caught it and goes on"
+            )
+        if text:
+            error.__cause__ = RemoteTraceback(text)
+        return error
+
+    def _settle(self, job: _WaitingJob, ok: bool, value: Any, started: float, finished: float,
+                worker: _Worker | None, outcome: str = "") -> None:
+        """Record the job and hand its outcome to its result; report a failing callback.
+
+        ``worker`` is None for a job that never reached one (slot -1 in the records).
+        """
+        outcome = outcome or ("ok" if ok else "error")
+        slot, pid = (worker.slot, worker.pid) if worker else (-1, 0)
+        record = TaskRecord(job.job_id, slot, pid, job.calls, job.submitted, started, finished,
+                            outcome)
+        with self._lock:
+            self._records.append(record)
+        try:
+            job.result._settle_job(job.first, job.calls, ok, value)
+        except Exception:  # the callback raised: report it, keep serving
+            print(f"procsync_teach: a callback of task {job.job_id} raised; the pool goes on:",
+                  file=sys.stderr)
+            traceback.print_exc()
+
+    def _replace(self, worker: _Worker) -> None:
+        """A worker's process ended: fail its job, if any, and start a new worker in its slot."""
+        if worker.pipe_open and worker.connection.poll():
+            self._receive(worker)  # its last reply came just before it exited
+        code = self._reap(worker)
+        if worker.job is not None:
+            how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+            error = WorkerDied(
+                f"worker {worker.slot} (pid {worker.pid}) {how} while running "
+                f"task {worker.job.job_id}; the pool started a new worker in its place",
+                worker.slot, worker.pid, code,
+            )
+            self._settle(worker.job, False, error, worker.job.sent, now(), worker, "worker died")
+            worker.job = None
+        if self._state == TERMINATE or self._broken is not None:
+            self._workers.remove(worker)
+        else:
+            self._workers[self._workers.index(worker)] = self._start_worker(worker.slot)
+
+    def _start_worker(self, slot: int) -> _Worker:
+        pool_end, worker_end = Pipe(duplex=True)
+        process = self._context.Process(
+            target=run_worker,
+            args=(worker_end, self._setup, self._maxtasksperchild),
+            name=f"PoolWorker-{slot}",
+            daemon=True,
+        )
+        process.start()
+        worker_end.close()  # only the worker holds its end now
+        return _Worker(slot, process, process.pid, pool_end)
+
+    # -- the end ------------------------------------------------------------------------
+
+    def _stop_workers(self) -> None:
+        """Ask each worker to stop (terminate: tell the OS to stop it), then reap it."""
+        for worker in self._workers:
+            if self._state == TERMINATE or worker.job is not None:
+                worker.process.terminate()
+            else:
+                try:
+                    worker.connection.send_bytes(STOP)
+                except OSError:
+                    pass
+        for worker in self._workers:
+            self._reap(worker)
+
+    def _reap(self, worker: _Worker) -> int:
+        """Wait for a worker's process to end (kill it if it will not), free it, return its
+        exit code: negative means killed by that signal."""
+        worker.process.join(EXIT_GRACE)
+        if worker.process.exitcode is None:
+            worker.process.kill()
+            worker.process.join()
+        code = worker.process.exitcode
+        worker.process.close()  # frees the sentinel now, not whenever it is collected
+        worker.connection.close()
+        return code
+
+    def _fail_unfinished(self) -> None:
+        """Settle every job still in flight or waiting, so that no caller waits forever."""
+        error = self._broken or PoolTerminated("the pool was terminated before this task finished")
+        outcome = "error" if self._broken else "terminated"
+        for worker in self._workers:
+            if worker.job is not None:
+                self._settle(worker.job, False, error, worker.job.sent, now(), worker, outcome)
+                worker.job = None
+        self._fail_waiting(error, outcome)
+
+    def _fail_waiting(self, error: BaseException, outcome: str) -> None:
+        """Settle every job not yet sent to a worker with ``error``."""
+        with self._lock:
+            unsent, self._waiting = list(self._waiting), deque()
+        for job in unsent:
+            self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+# Pools still running when the interpreter exits are terminated, so that their
+# workers do not outlive the program that started them.
+_live_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+@atexit.register
+def _terminate_live_pools() -> None:
+    for pool in list(_live_pools):
+        pool.terminate()

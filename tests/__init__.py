@@ -1,0 +1,1 @@
+"""The course's tests; a package so that worker processes can import ``tests.helpers``."""

@@ -1,0 +1,63 @@
+"""Fixtures and helpers shared by the tests of the Lock and the Pool.
+
+* ``start_method``: every test that asks for it runs under fork, spawn and forkserver
+  (each where this platform has it). It is module-scoped, so a module-scoped fixture (a
+  pool reused by many tests) can depend on it.
+* ``leak_snapshot()``: what this process holds now (children, open files, threads), to
+  compare before and after a pool's life.
+
+Functions that run in other processes live in ``tests/helpers.py``: a worker started by
+spawn or forkserver finds them by importing ``tests.helpers``. The repository's root is
+put on ``sys.path`` below (pyproject's ``pythonpath = ["."]`` does the same when pytest
+reads it); spawned children receive the parent's ``sys.path``, so they can import it too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+START_METHODS = [
+    method
+    for method in ("fork", "spawn", "forkserver")
+    if method in multiprocessing.get_all_start_methods()
+]
+
+
+@pytest.fixture(scope="module", params=START_METHODS, ids=START_METHODS)
+def start_method(request: pytest.FixtureRequest) -> str:
+    """The name of a start method: "fork", "spawn" or "forkserver"."""
+    return request.param
+
+
+class LeakSnapshot(NamedTuple):
+    """What this process holds at one moment; compare two snapshots to find a leak."""
+
+    children: int  # live child processes started through multiprocessing
+    fds: int | None  # open file descriptors; None where /proc/self/fd does not exist
+    threads: int  # live threads, the main thread included
+
+
+def leak_snapshot() -> LeakSnapshot:
+    """Count this process's live children, open file descriptors and threads.
+
+    ``multiprocessing.active_children()`` also reaps children that have exited, so a
+    finished worker is not counted. The descriptor count reads ``/proc/self/fd``
+    (Linux); elsewhere it is None, and a test should compare only the other counts.
+    """
+    children = len(multiprocessing.active_children())
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except FileNotFoundError:
+        fds = None
+    return LeakSnapshot(children, fds, threading.active_count())

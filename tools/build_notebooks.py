@@ -1,0 +1,318 @@
+"""Regenerate the course notebooks from their sources: the one command for it.
+
+Every notebook `notebooks/NN_topic.ipynb` is built from `notebooks/src/NN_topic.py`, a Python
+"percent" file that diffs and reviews like code:
+
+    # %% [markdown]
+    # # A heading
+    # Markdown lines carry a leading "# ", which the build strips.
+
+    # %%
+    print("a code cell")
+
+    # %% tags=["solution"]
+    print("a cell whose input JupyterLab shows collapsed")
+
+The build executes each notebook in a fresh `python3` kernel (from notebooks/, as a learner
+would), cleans what would differ between machines and runs, and writes it to notebooks/.
+A cell may fail only if it is tagged `raises-exception`.
+
+    python tools/build_notebooks.py                # build every notebook
+    python tools/build_notebooks.py 01_locks       # build the named ones
+    python tools/build_notebooks.py --check        # exit 1 if a committed notebook is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbformat import NotebookNode
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"
+SANITIZE_CFG = NOTEBOOKS / "sanitize.cfg"
+
+# Same limit as --nbval-cell-timeout in pyproject.toml: a cell the build accepts, nbval accepts.
+CELL_TIMEOUT = 120
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# The kernel reports its own Python version here; keeping only the name keeps notebooks
+# identical whichever Python built them.
+LANGUAGE_INFO = {"name": "python"}
+
+CELL_MARKER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+# Paths that only exist on the machine that ran the notebook. Committed outputs must not show
+# them: they leak where someone worked and differ for every learner. IPython's tracebacks
+# write the home directory as "~/". The look-behind lets URLs such as https://x.org/home/ pass.
+MACHINE_PATH = re.compile(
+    r"(?<![\w.])(?:~/|/work/|/tmp/|/root/|/home/|/Users/|/opt/|/usr/lib/|/usr/local/|/private/"
+    r"|/var/folders/)|\b[A-Za-z]:\\"
+)
+
+# Tracebacks colour file names; the codes would hide a path from MACHINE_PATH's look-behind.
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+# Widget views point at kernel objects by random ids; their text/plain stand-in stays, and
+# the live widget comes back when the learner runs the cell.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class BuildError(Exception):
+    """A notebook could not be built; the message names the notebook and cell."""
+
+
+def parse_source(path: Path) -> NotebookNode:
+    """Turn a percent file into an unexecuted notebook with deterministic cell ids."""
+    nb = nbformat.v4.new_notebook()
+    nb.nbformat_minor = 5
+    for index, (kind, tags, lines) in enumerate(split_cells(path)):
+        cell_id = f"{path.stem}-{index:03d}"
+        if kind == "markdown":
+            source = markdown_text(lines, path)
+            cell = nbformat.v4.new_markdown_cell(source, id=cell_id)
+        else:
+            cell = nbformat.v4.new_code_cell("\n".join(lines), id=cell_id)
+        if tags:
+            cell.metadata.tags = tags
+        if "solution" in tags:
+            # JupyterLab shows such a cell's input collapsed, so learners try first.
+            cell.metadata.jupyter = {"source_hidden": True}
+        nb.cells.append(cell)
+    return nb
+
+
+def split_cells(path: Path) -> list[tuple[str, list[str], list[str]]]:
+    """Split a percent file into (kind, tags, lines) triples, blank edges trimmed."""
+    cells: list[tuple[str, list[str], list[str]]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        marker = CELL_MARKER.match(line)
+        if marker:
+            kind = "markdown" if marker["markdown"] else "code"
+            cells.append((kind, json.loads(marker["tags"] or "[]"), []))
+        elif cells:
+            cells[-1][2].append(line)
+        elif line.strip():
+            raise BuildError(f"{path.name}:{number}: text before the first '# %%' marker")
+    return [(kind, tags, trim_blank_lines(lines)) for kind, tags, lines in cells]
+
+
+def trim_blank_lines(lines: list[str]) -> list[str]:
+    """Drop blank lines at both ends: they only separate cells in the source."""
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def markdown_text(lines: list[str], path: Path) -> str:
+    """Strip the comment prefix from markdown lines ("# text" -> "text", "#" -> "")."""
+    text = []
+    for line in lines:
+        if line == "#" or not line.strip():
+            text.append("")
+        elif line.startswith("# "):
+            text.append(line[2:])
+        else:
+            raise BuildError(f"{path.name}: markdown line does not start with '# ': {line!r}")
+    return "\n".join(text)
+
+
+def execute(nb: NotebookNode, name: str) -> None:
+    """Run every cell in a fresh kernel; only cells tagged raises-exception may fail."""
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        record_timing=False,
+        store_widget_state=False,
+        # nbclient itself lets a cell tagged raises-exception fail.
+        allow_errors=False,
+    )
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError) as error:
+        raise BuildError(f"{name}: a cell failed while executing:\n{error}") from error
+
+
+def clean(nb: NotebookNode) -> None:
+    """Remove what differs between machines and runs from notebook metadata and outputs."""
+    nb.metadata = NotebookNode(kernelspec=KERNELSPEC, language_info=LANGUAGE_INFO)
+    for cell in code_cells(nb):
+        for output in cell.outputs:
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+
+
+def load_sanitizers(path: Path = SANITIZE_CFG) -> list[tuple[str, str]]:
+    """Read (regex, replacement) pairs exactly as nbval reads its --nbval-sanitize-with file."""
+    text = path.read_text(encoding="utf-8")
+    return re.findall("^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
+
+
+def sanitize(nb: NotebookNode, sanitizers: list[tuple[str, str]]) -> None:
+    """Apply every sanitizer to every text an output shows, in place."""
+
+    def scrub(text: str) -> str:
+        for regex, replacement in sanitizers:
+            text = re.sub(regex, replacement, text)
+        return text
+
+    for cell in code_cells(nb):
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                output.text = scrub(output.text)
+            elif output.output_type == "error":
+                output.evalue = scrub(output.evalue)
+                output.traceback = [scrub(line) for line in output.traceback]
+            else:
+                for mime, value in output.get("data", {}).items():
+                    if mime.startswith("text/"):
+                        output.data[mime] = scrub(value)
+
+
+def code_cells(nb: NotebookNode) -> list[NotebookNode]:
+    """The notebook's code cells, in order."""
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def output_texts(output: NotebookNode) -> list[str]:
+    """Every piece of text an output shows a reader, tracebacks included."""
+    if output.output_type == "stream":
+        return [output.text]
+    if output.output_type == "error":
+        return [output.ename, output.evalue, *output.traceback]
+    # Sorted, because a notebook read from disk has its mime types in another order.
+    data = sorted(output.get("data", {}).items())
+    return [value for mime, value in data if mime.startswith("text/")]
+
+
+def machine_path_problems(nb: NotebookNode, name: str) -> list[str]:
+    """One message per code cell whose outputs show a machine path."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            for text in output_texts(output):
+                line = line_with_machine_path(text)
+                if line is not None:
+                    problems.append(f"{name} cell {index} (id {cell.get('id')}): {line!r}")
+    return problems
+
+
+def line_with_machine_path(text: str) -> str | None:
+    """The first line of text that shows a machine path, colour codes removed, or None."""
+    for line in ANSI_COLOUR.sub("", text).splitlines():
+        if MACHINE_PATH.search(line):
+            return line
+    return None
+
+
+def comparable(nb: NotebookNode) -> list[tuple[str, str, list[str]]]:
+    """What --check compares: each cell's type, source and shown text, as nbval sees it."""
+    return [(cell.cell_type, cell.source, shown_text(cell)) for cell in nb.cells]
+
+
+def shown_text(cell: NotebookNode) -> list[str]:
+    """A cell's outputs as text; runs of one stream are joined, since chunking varies."""
+    shown: list[str] = []
+    previous_stream = None
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == previous_stream:
+            shown[-1] += output.text
+            continue
+        previous_stream = output.name if output.output_type == "stream" else None
+        if output.output_type == "error":
+            # Tracebacks change with IPython versions; nbval too compares only these two.
+            shown.append(f"{output.ename}: {output.evalue}")
+        else:
+            shown.append("".join(output_texts(output)))
+    return shown
+
+
+def build(stem: str, sanitizers: list[tuple[str, str]]) -> NotebookNode:
+    """Parse, execute, clean and sanitize one notebook; refuse outputs with machine paths."""
+    name = f"notebooks/{stem}.ipynb"
+    nb = parse_source(SOURCES / f"{stem}.py")
+    execute(nb, name)
+    clean(nb)
+    sanitize(nb, sanitizers)
+    problems = machine_path_problems(nb, name)
+    if problems:
+        raise BuildError(
+            "outputs show machine paths (print less, or use %xmode Minimal for tracebacks):\n  "
+            + "\n  ".join(problems)
+        )
+    nbformat.validate(nb)
+    return nb
+
+
+def is_stale(stem: str, built: NotebookNode) -> bool:
+    """Whether the committed notebook differs from a fresh build in source or shown text."""
+    committed = NOTEBOOKS / f"{stem}.ipynb"
+    if not committed.exists():
+        return True
+    return comparable(nbformat.read(committed, as_version=4)) != comparable(built)
+
+
+def build_one(stem: str, sanitizers: list[tuple[str, str]], check: bool) -> bool:
+    """Build one notebook, then write it, or with check compare it; True if it is stale."""
+    started = time.monotonic()
+    nb = build(stem, sanitizers)
+    stale = check and is_stale(stem, nb)
+    if check:
+        verdict = "differs from the committed notebook" if stale else "up to date"
+    else:
+        nbformat.write(nb, NOTEBOOKS / f"{stem}.ipynb")
+        verdict = "written"
+    print(f"{stem}: {verdict} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return stale
+
+
+def selected_stems(names: list[str]) -> list[str]:
+    """Stems of the notebooks to build: the named ones, or all sources."""
+    available = sorted(path.stem for path in SOURCES.glob("*.py"))
+    if not names:
+        return available
+    stems = [Path(name).stem for name in names]
+    unknown = [stem for stem in stems if stem not in available]
+    if unknown:
+        raise BuildError(f"no source in notebooks/src/ for: {', '.join(unknown)}")
+    return stems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebooks to build, e.g. 01_locks (default: all)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="build in memory only; exit 1 if a committed notebook differs",
+    )
+    args = parser.parse_args(argv)
+    try:
+        stems = selected_stems(args.names)
+        sanitizers = load_sanitizers()
+        stale = [stem for stem in stems if build_one(stem, sanitizers, args.check)]
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if stale:
+        print(f"stale: {', '.join(stale)}; run python tools/build_notebooks.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
