@@ -115,9 +115,9 @@ class Capture:
 
 
 def _natural(name: str) -> tuple[str, int]:
-    """Sort "Process-10" after "Process-9"."""
-    stem, _, number = name.rpartition("-")
-    return (stem, int(number)) if number.isdigit() else (name, 0)
+    """Sort "P10" after "P9", as a person would."""
+    stem = name.rstrip("0123456789")
+    return stem, int(name[len(stem):] or 0)
 
 
 _active: list[str] = []  # paths of the open captures, innermost last

@@ -168,7 +168,8 @@ class Lock:
             self._threads.release()
             return False
         self._held = True
-        self._acquired_at = now()
+        if self._trace_path:
+            self._acquired_at = now()
         return True
 
     def release(self) -> None:
@@ -184,12 +185,11 @@ class Lock:
                 "release() of a Lock that this process does not hold: "
                 "call acquire() first, or use 'with lock:'"
             )
-        released_at = now()
         self._held = False
+        if self._trace_path:  # the hold ends before the next holder can begin
+            self._record_hold(self._acquired_at, now())
         _unlock_file(self._fd)
         self._threads.release()
-        if self._trace_path:
-            self._record_hold(self._acquired_at, released_at)
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -221,10 +221,10 @@ class Lock:
     def _lock_file(self, deadline: float | None) -> bool:
         """Take the file lock, waiting until ``deadline`` (None: for as long as it takes)."""
         fd = self._open()
-        if _try_lock_file(fd):
-            return True
         if deadline is None and _wait_lock_file is not None:
             _wait_lock_file(fd)  # the kernel wakes us when the holder lets go
+            return True
+        if _try_lock_file(fd):
             return True
         # A kernel wait cannot be given a timeout, so poll, backing off from 50 us
         # to 5 ms: quick to notice a short hold, cheap while a long one lasts.

@@ -5,7 +5,8 @@ Only two kinds of message cross the pipe between the pool and a worker:
 * a :class:`Job`, from the pool to an idle worker: "call this function on these
   arguments"; an empty message (``b""``) instead means "stop";
 * a :class:`Reply`, from the worker back: ``(ok, value)`` plus when the work started
-  and finished, where ``value`` is the list of results, or the error if ``ok`` is False.
+  and finished, where ``value`` is the list of results, or the error if ``ok`` is False;
+  or, once, :class:`InitializerFailed`, if the worker could not even get ready.
 
 Messages are pickled with **cloudpickle**. The standard ``pickle`` sends a function by
 *name* ("the function ``square`` in module ``__main__``"), and a worker started with
@@ -29,22 +30,29 @@ STOP = b""
 
 
 class Job(NamedTuple):
-    """One unit of work for a worker: a function and the argument tuples to call it on.
+    """One unit of work for a worker: a function and what to call it on.
 
     ``apply`` sends a job with one call; ``map`` splits its items into chunks and
-    sends a job per chunk, so that one message carries many calls.
+    sends a job per chunk, so that one message carries many calls. ``kind`` says how
+    to make the calls from ``arguments``:
+
+    * ``"apply"``: ``arguments`` is one tuple; the job makes ``function(*arguments, **keywords)``;
+    * ``"map"``: a list of items; ``[function(item) for item in arguments]``;
+    * ``"starmap"``: a list of tuples; ``[function(*item) for item in arguments]``.
     """
 
     job_id: int  # e.g. 17, unique within its pool
     function: bytes  # the pickled function, pickled once however many chunks share it
-    calls: list[tuple]  # e.g. [(0,), (1,), (2,)]: one tuple of arguments per call
-    keywords: dict[str, Any]  # e.g. {} for map; apply's kwds
+    kind: str  # "apply", "map" or "starmap"
+    arguments: Any  # e.g. (10,) for apply; [0, 1, 2] for a map chunk
+    keywords: dict[str, Any]  # apply's kwds; {} otherwise
 
 
 class Reply(NamedTuple):
     """A worker's answer to a job: ``(ok, value)`` and when the work ran.
 
-    ``value`` is the list of results, one per call, or, when ``ok`` is False, a pair
+    ``value`` is the list of results, one per call (a list of one for ``apply``), or,
+    when ``ok`` is False, a pair
     ``(exception, traceback_text)``. Times are on the shared clock (:mod:`.clock`).
     """
 
@@ -52,3 +60,10 @@ class Reply(NamedTuple):
     value: Any
     started: float
     finished: float
+
+
+class InitializerFailed(NamedTuple):
+    """A worker's last words when the pool's ``initializer`` raised: it runs no job."""
+
+    error: BaseException
+    traceback_text: str

@@ -64,7 +64,7 @@ from typing import Any
 from .clock import now
 from .context import get_context
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
-from .messages import STOP, Job, dumps, loads
+from .messages import STOP, InitializerFailed, Job, dumps, loads
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -164,6 +164,7 @@ class Pool:
         self._job_ids = itertools.count()
         self._records: deque[TaskRecord] = deque(maxlen=RECORDS_KEPT)
         self._broken: BaseException | None = None  # set if an initializer failed
+        self._feeders = 0  # imap input threads still running
         self._wakeup_reader, self._wakeup_writer = Pipe(duplex=False)
         self._woken = False  # a wake-up byte is in the pipe, unread
         # Workers are started before the dispatcher thread: forking a process that
@@ -226,7 +227,8 @@ class Pool:
         """
         self._check_running()
         result = AsyncResult(1, 1, True, callback, error_callback)
-        self._submit(func, [[tuple(args)]], dict(kwds or {}), result)
+        function = self._pickle_function(func)
+        self._queue([self._job(function, "apply", tuple(args), dict(kwds or {}), result, 0, 1)])
         return result
 
     def map(self, func: Callable[[Any], Any], iterable: Iterable[Any],
@@ -248,11 +250,10 @@ class Pool:
         error_callback: Callable[[BaseException], object] | None = None,
     ) -> AsyncResult:
         """Like :meth:`map`, but return at once with an AsyncResult holding the list."""
-        return self._map_async(func, [(item,) for item in iterable], chunksize, callback,
-                               error_callback)
+        return self._map_async(func, iterable, "map", chunksize, callback, error_callback)
 
     def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
-                chunksize: int | None = None):
+                chunksize: int | None = None) -> list:
         """Like :meth:`map`, but each item is a tuple of arguments: ``func(*item)``."""
         return self.starmap_async(func, iterable, chunksize).get()
 
@@ -265,12 +266,15 @@ class Pool:
         error_callback: Callable[[BaseException], object] | None = None,
     ) -> AsyncResult:
         """Like :meth:`starmap`, but return at once with an AsyncResult holding the list."""
-        return self._map_async(func, [tuple(item) for item in iterable], chunksize, callback,
-                               error_callback)
+        return self._map_async(func, iterable, "starmap", chunksize, callback, error_callback)
 
     def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any],
              chunksize: int = 1) -> Iterator[Any]:
-        """Like :meth:`map`, but return an iterator that yields results in order as they come."""
+        """Like :meth:`map`, but return an iterator that yields the results in order.
+
+        It returns at once, and reads ``iterable`` in a thread of its own while the
+        workers compute: results can come before the input has ended (it may be endless).
+        """
         return self._imap(func, iterable, chunksize, ordered=True)
 
     def imap_unordered(self, func: Callable[[Any], Any], iterable: Iterable[Any],
@@ -278,41 +282,76 @@ class Pool:
         """Like :meth:`imap`, but yield each result as soon as it is ready, in any order."""
         return self._imap(func, iterable, chunksize, ordered=False)
 
-    def _map_async(self, func, calls, chunksize, callback, error_callback) -> AsyncResult:
+    def _map_async(self, func, iterable, kind: str, chunksize, callback,
+                   error_callback) -> AsyncResult:
         self._check_running()
-        chunks = self._chunk(calls, chunksize)
-        result = AsyncResult(len(calls), len(chunks), False, callback, error_callback)
-        self._submit(func, chunks, {}, result)
+        items = list(iterable)
+        chunksize = self._chunksize(len(items), chunksize)
+        starts = range(0, len(items), chunksize)
+        result = AsyncResult(len(items), len(starts), False, callback, error_callback)
+        function = self._pickle_function(func)
+        self._queue([self._job(function, kind, items[first : first + chunksize], {}, result,
+                               first, len(items[first : first + chunksize])) for first in starts])
         return result
 
-    def _imap(self, func, iterable, chunksize, ordered: bool) -> IMapIterator:
+    def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
         self._check_running()
-        calls = [(item,) for item in iterable]
-        result = IMapIterator(len(calls), ordered)
-        self._submit(func, self._chunk(calls, chunksize), {}, result)
+        chunksize = self._chunksize(0, chunksize)
+        function = self._pickle_function(func)
+        result = IMapIterator(ordered)
+        with self._lock:
+            self._check_running()
+            self._feeders += 1
+        threading.Thread(target=self._feed, args=(function, iter(iterable), chunksize, result),
+                         name="procsync-imap-feeder", daemon=True).start()
         return result
 
-    def _chunk(self, calls: list[tuple], chunksize: int | None) -> list[list[tuple]]:
-        """Cut the calls into chunks; by default about four per worker."""
+    def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
+              result: IMapIterator) -> None:
+        """In a thread of its own: turn imap's input into jobs as the input comes."""
+        count = 0
+        try:
+            while chunk := list(itertools.islice(items, chunksize)):
+                job = self._job(function, "map", chunk, {}, result, count, len(chunk))
+                with self._lock:  # close() does not stop an imap already begun; terminate() does
+                    if self._state == TERMINATE:
+                        raise PoolTerminated("the pool was terminated before this task was sent")
+                    self._waiting.append(job)
+                self._wake_dispatcher()
+                count += len(chunk)
+        except BaseException as error:  # the input or pickling failed: that position raises it
+            result._settle_job(count, 1, False, error)
+            count += 1
+        finally:
+            result._set_length(count)
+            with self._lock:
+                self._feeders -= 1
+            self._wake_dispatcher()
+
+    def _chunksize(self, items: int, chunksize: int | None) -> int:
+        """Check a chunksize, or choose one: about four chunks per worker, like the stdlib."""
         if chunksize is None:
-            chunksize, extra = divmod(len(calls), 4 * self._processes)
-            chunksize += bool(extra)
-        elif operator.index(chunksize) < 1:
+            chunksize, extra = divmod(items, 4 * self._processes)
+            return max(chunksize + bool(extra), 1)
+        if operator.index(chunksize) < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize}")
-        return [calls[i : i + chunksize] for i in range(0, len(calls), max(chunksize, 1))]
+        return chunksize
 
-    def _submit(self, func, chunks: list[list[tuple]], kwds: dict, result) -> None:
-        """Pickle the jobs here, in the caller, then queue them for the dispatcher."""
+    def _pickle_function(self, func: Callable[..., Any]) -> bytes:
+        """Pickle the function once for all its jobs; mistakes surface here, in the caller."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        function = dumps(func)
-        submitted = now()
-        jobs, first = [], 0
-        for calls in chunks:
-            job_id = next(self._job_ids)
-            message = dumps(Job(job_id, function, calls, kwds))
-            jobs.append(_WaitingJob(job_id, message, result, first, len(calls), submitted))
-            first += len(calls)
+        return dumps(func)
+
+    def _job(self, function: bytes, kind: str, arguments: Any, keywords: dict,
+             result: AsyncResult | IMapIterator, first: int, calls: int) -> _WaitingJob:
+        """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
+        job_id = next(self._job_ids)
+        message = dumps(Job(job_id, function, kind, arguments, keywords))
+        return _WaitingJob(job_id, message, result, first, calls, now())
+
+    def _queue(self, jobs: list[_WaitingJob]) -> None:
+        """Put jobs on the waiting queue and wake the dispatcher."""
         with self._lock:
             self._check_running()  # again: close() may have come while we pickled
             self._waiting.extend(jobs)
@@ -396,7 +435,8 @@ class Pool:
         if self._broken is not None:
             self._fail_waiting(self._broken, "error")
         self._hand_out_jobs()
-        if self._state == CLOSE and not self._waiting and not self._busy_workers():
+        if (self._state == CLOSE and not self._waiting and not self._busy_workers()
+                and not self._feeders):
             return False
         replies = {worker.connection: worker for worker in self._workers if worker.pipe_open}
         deaths = {worker.process.sentinel: worker for worker in self._workers}
@@ -428,14 +468,12 @@ class Pool:
             if worker.job is not None or not worker.pipe_open or self._retiring(worker):
                 continue
             job = self._waiting.popleft()
+            job.sent, worker.job = now(), job  # written down before the worker can start it
             try:
                 worker.connection.send_bytes(job.message)
             except OSError:  # it died a moment ago: the job waits for another worker
                 self._waiting.appendleft(job)
-                worker.pipe_open = False
-                continue
-            job.sent = now()
-            worker.job = job
+                worker.job, worker.pipe_open = None, False
 
     def _retiring(self, worker: _Worker) -> bool:
         """A worker that has done ``maxtasksperchild`` jobs exits: send it nothing more."""
@@ -459,13 +497,14 @@ class Pool:
             if job is not None:
                 self._settle(job, False, failure, job.sent, now(), worker)
             return
-        if job is None:  # a reply with no job: the initializer failed
-            error, text = reply.value
+        if isinstance(reply, InitializerFailed):
+            if job is not None:  # it never ran: it fails below, with the pool's error
+                self._waiting.appendleft(job)
             self._broken = PoolError(
-                f"the pool's initializer raised {error!r} in worker {worker.slot}; "
+                f"the pool's initializer raised {reply.error!r} in worker {worker.slot}; "
                 "the pool cannot run tasks"
             )
-            self._broken.__cause__ = RemoteTraceback(text)
+            self._broken.__cause__ = RemoteTraceback(reply.traceback_text)
             return
         value = reply.value if reply.ok else self._rebuild_error(job, worker, *reply.value)
         self._settle(job, reply.ok, value, reply.started, reply.finished, worker)

@@ -129,9 +129,9 @@ class IMapIterator:
     raises :class:`procsync_teach.TimeoutError` if nothing comes in time.
     """
 
-    def __init__(self, items: int, ordered: bool):
+    def __init__(self, ordered: bool):
         self._ordered = ordered
-        self._items = items  # e.g. 100: how many results this iterator will yield
+        self._length: int | None = None  # e.g. 100: known once the input has ended
         self._arrived: dict[int, tuple[bool, Any]] = {}  # index -> (ok, value or error)
         self._order: list[int] = []  # indices in the order they arrived
         self._yielded = 0
@@ -139,7 +139,8 @@ class IMapIterator:
 
     def __repr__(self) -> str:
         order = "ordered" if self._ordered else "unordered"
-        return f"<procsync_teach.IMapIterator {order}, {self._yielded} of {self._items} yielded>"
+        length = "?" if self._length is None else self._length
+        return f"<procsync_teach.IMapIterator {order}, {self._yielded} of {length} yielded>"
 
     def __iter__(self) -> IMapIterator:
         return self
@@ -156,10 +157,10 @@ class IMapIterator:
             Exception: the error of the task whose turn it is.
         """
         with self._changed:
-            if self._yielded == self._items:
-                raise StopIteration
-            if not self._changed.wait_for(self._next_is_here, timeout):
+            if not self._changed.wait_for(self._next_is_known, timeout):
                 raise TimeoutError(f"no result within {timeout} s; the tasks are still running")
+            if self._yielded == self._length:
+                raise StopIteration
             index = self._yielded if self._ordered else self._order[self._yielded]
             ok, value = self._arrived.pop(index)
             self._yielded += 1
@@ -167,7 +168,10 @@ class IMapIterator:
             raise value
         return value
 
-    def _next_is_here(self) -> bool:
+    def _next_is_known(self) -> bool:
+        """Is the next result here, or is it known that there is none?"""
+        if self._yielded == self._length:
+            return True
         if self._ordered:
             return self._yielded in self._arrived
         return len(self._order) > self._yielded
@@ -177,4 +181,10 @@ class IMapIterator:
             for offset in range(count):
                 self._arrived[first + offset] = (True, value[offset]) if ok else (False, value)
                 self._order.append(first + offset)
+            self._changed.notify_all()
+
+    def _set_length(self, length: int) -> None:
+        """The input has ended: there will be ``length`` results in all."""
+        with self._changed:
+            self._length = length
             self._changed.notify_all()

@@ -18,17 +18,19 @@ Three details keep a worker well-behaved:
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
-import sys
 import threading
-import time
 import traceback
-from multiprocessing.connection import Connection
+from collections.abc import Callable
+from multiprocessing import parent_process
+from multiprocessing.connection import Connection, wait
 from multiprocessing.pool import MaybeEncodingError
+from typing import Any
 
 from .clock import now
-from .messages import STOP, Job, Reply, dumps, loads
+from .messages import STOP, InitializerFailed, Job, Reply, dumps, loads
 
 #: How often a worker checks that its parent is still alive, in seconds.
 PARENT_CHECK_INTERVAL = 0.5
@@ -42,14 +44,14 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
         setup: the pickled ``(initializer, initargs)`` pair; the initializer may be None.
         max_jobs: exit after this many jobs (``maxtasksperchild``), or None to serve forever.
     """
+    _watch_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_parent()
     initializer, initargs = loads(setup)
     if initializer is not None:
         try:
             initializer(*initargs)
         except BaseException as error:  # reported to the pool, which cannot go on
-            connection.send_bytes(dumps(Reply(False, _describe(error), now(), now())))
+            connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
             return
     functions = _FunctionCache()
     jobs_done = 0
@@ -67,18 +69,27 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
 def _run_job(message: bytes, functions: _FunctionCache) -> bytes:
     """Run one job and return its pickled reply; never raises."""
     started = now()
+    job = None
     try:
-        job: Job = loads(message)
-        function = functions.get(job.function)
-        results = [function(*arguments, **job.keywords) for arguments in job.calls]
-        reply = Reply(True, results, started, now())
+        job = loads(message)
+        reply = Reply(True, _call(functions.get(job.function), job), started, now())
     except BaseException as error:  # SystemExit and KeyboardInterrupt included
         reply = Reply(False, _describe(error), started, now())
     try:
         return dumps(reply)
     except Exception as error:  # a result or exception that cannot be pickled
-        unsendable = MaybeEncodingError(error, reply.value)
+        value = reply.value[0] if job and job.kind == "apply" and reply.ok else reply.value
+        unsendable = MaybeEncodingError(error, value)
         return dumps(Reply(False, (unsendable, ""), reply.started, reply.finished))
+
+
+def _call(function: Callable[..., Any], job: Job) -> list[Any]:
+    """Make the job's calls; see :class:`~procsync_teach.messages.Job` for the three kinds."""
+    if job.kind == "apply":
+        return [function(*job.arguments, **job.keywords)]
+    if job.kind == "map":
+        return list(map(function, job.arguments))
+    return list(itertools.starmap(function, job.arguments))
 
 
 def _describe(error: BaseException) -> tuple[BaseException, str]:
@@ -101,22 +112,19 @@ class _FunctionCache:
         return self._function
 
 
-def _watch_parent() -> None:
-    """Start a thread that ends this process soon after its parent dies."""
-    threading.Thread(target=_exit_when_parent_dies, name="parent-watch", daemon=True).start()
+def _watch_parent(parent: int) -> None:
+    """Start a thread that ends this process soon after its parent, pid ``parent``, dies."""
+    threading.Thread(target=_exit_when_parent_dies, args=(parent,), name="parent-watch",
+                     daemon=True).start()
 
 
-def _exit_when_parent_dies() -> None:
-    if sys.platform == "win32":  # pragma: no cover - Windows: wait on the parent's handle
-        from multiprocessing import parent_process
-        from multiprocessing.connection import wait
-
-        wait([parent_process().sentinel])
-    else:
-        # On POSIX an orphan is adopted by another process, so its parent id changes.
-        # (Under forkserver the parent is the fork server, which exits with the pool's
-        # process; the worker follows within one more interval.)
-        parent = os.getppid()
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_INTERVAL)
+def _exit_when_parent_dies(parent: int) -> None:
+    # The parent's sentinel becomes ready when the parent ends. Under fork, a sibling
+    # forked later holds a copy of what makes it ready, so we also check the parent
+    # id: on POSIX an orphan is adopted by another process and its parent id changes.
+    # (Under forkserver the parent is the fork server, which exits with the pool's process.)
+    sentinel = parent_process().sentinel
+    while not wait([sentinel], timeout=PARENT_CHECK_INTERVAL):
+        if os.getppid() != parent:
+            break
     os._exit(1)

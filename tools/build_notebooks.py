@@ -220,8 +220,20 @@ def line_with_machine_path(text: str) -> str | None:
 
 
 def comparable(nb: NotebookNode) -> list[tuple[str, str, list[str]]]:
-    """What --check compares: each cell's type, source and shown text, as nbval sees it."""
-    return [(cell.cell_type, cell.source, shown_text(cell)) for cell in nb.cells]
+    """What --check compares: each cell's type, source and shown text, as nbval sees it.
+
+    Like nbval, it does not compare the outputs of cells that ignore their output.
+    """
+    return [
+        (cell.cell_type, cell.source, [] if ignores_output(cell) else shown_text(cell))
+        for cell in nb.cells
+    ]
+
+
+def ignores_output(cell: NotebookNode) -> bool:
+    """Is the cell marked for nbval not to compare its output?"""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "nbval-ignore-output" in tags or "NBVAL_IGNORE_OUTPUT" in cell.source
 
 
 def shown_text(cell: NotebookNode) -> list[str]:

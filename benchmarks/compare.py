@@ -1,0 +1,179 @@
+"""procsync_teach against multiprocessing, side by side, in one process.
+
+Each workload runs on both implementations, alternating ours and the standard library's,
+several times; the table shows the median time of each and the ratio ours/stdlib (below
+1 means ours is faster). Workloads are small so that the whole run takes about a minute:
+
+    python benchmarks/compare.py                 # every workload, 5 repetitions
+    python benchmarks/compare.py --repeat 9      # steadier medians
+    python benchmarks/compare.py --only lock     # the workloads whose name contains "lock"
+
+Times are wall-clock on a shared machine: compare ratios, and repeat before trusting one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import procsync_teach
+
+
+def tiny(x):
+    return x * x
+
+
+def _both_pools(workers: int, method: str):
+    return (
+        lambda: procsync_teach.Pool(workers, context=method),
+        lambda: multiprocessing.get_context(method).Pool(workers),
+    )
+
+
+def map_workload(items: int, chunksize: int | None) -> tuple[Callable, Callable]:
+    """map(tiny, range(items)) on a pool started beforehand (only the map is timed)."""
+
+    def run(make_pool):
+        with make_pool() as pool:
+            pool.apply(tiny, (0,))  # every worker up
+            start = time.perf_counter()
+            pool.map(tiny, range(items), chunksize)
+            return time.perf_counter() - start
+
+    ours, stdlib = _both_pools(2, "fork")
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
+def apply_round_trips(count: int) -> tuple[Callable, Callable]:
+    """count sequential apply() calls: the latency of one task, there and back."""
+
+    def run(make_pool):
+        with make_pool() as pool:
+            pool.apply(tiny, (0,))
+            start = time.perf_counter()
+            for i in range(count):
+                pool.apply(tiny, (i,))
+            return time.perf_counter() - start
+
+    ours, stdlib = _both_pools(2, "fork")
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
+def pool_lifetime(method: str) -> tuple[Callable, Callable]:
+    """Pool(2) start, one apply, close, join."""
+
+    def run(make_pool):
+        start = time.perf_counter()
+        pool = make_pool()
+        pool.apply(tiny, (1,))
+        pool.close()
+        pool.join()
+        return time.perf_counter() - start
+
+    ours, stdlib = _both_pools(2, method)
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
+def lock_uncontended(count: int) -> tuple[Callable, Callable, Callable]:
+    """count acquire+release pairs in one process; also the bare flock primitive."""
+
+    def run(lock):
+        start = time.perf_counter()
+        for _ in range(count):
+            lock.acquire()
+            lock.release()
+        return time.perf_counter() - start
+
+    def raw_flock():
+        with tempfile.NamedTemporaryFile() as file:
+            fd = file.fileno()
+            start = time.perf_counter()
+            for _ in range(count):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            return time.perf_counter() - start
+
+    return (lambda: run(procsync_teach.Lock())), (lambda: run(multiprocessing.Lock())), raw_flock
+
+
+def _increment(lock, counter, times):
+    for _ in range(times):
+        with lock:
+            counter.value += 1
+
+
+def lock_contended(times: int) -> tuple[Callable, Callable]:
+    """Two processes, each doing ``times`` locked increments of a shared counter."""
+
+    def run(lock):
+        counter = multiprocessing.Value("i", 0, lock=False)
+        processes = [multiprocessing.get_context("fork").Process(
+            target=_increment, args=(lock, counter, times)) for _ in range(2)]
+        start = time.perf_counter()
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        elapsed = time.perf_counter() - start
+        if counter.value != 2 * times:
+            raise AssertionError(f"lost updates: {counter.value} != {2 * times}")
+        return elapsed
+
+    return (lambda: run(procsync_teach.Lock())), (lambda: run(multiprocessing.Lock()))
+
+
+def workloads() -> dict[str, tuple]:
+    """Every workload, by name, with the target ratio ours/stdlib (None: report only)."""
+    return {
+        "map 100,000 tiny tasks, default chunksize": (map_workload(100_000, None), 1.2),
+        "map 5,000 tiny tasks, chunksize=1": (map_workload(5_000, 1), 0.8),
+        "500 sequential apply round trips": (apply_round_trips(500), 1.0),
+        "Pool(2) start+apply+close+join, fork": (pool_lifetime("fork"), 1.5),
+        "Pool(2) start+apply+close+join, spawn": (pool_lifetime("spawn"), 1.5),
+        "Pool(2) start+apply+close+join, forkserver": (pool_lifetime("forkserver"), 1.5),
+        "lock acquire+release x100,000, uncontended": (lock_uncontended(100_000), None),
+        "lock, 2 processes x 5,000 increments": (lock_contended(5_000), 2.5),
+    }
+
+
+def measure(functions: tuple[Callable, ...], repeat: int) -> list[float]:
+    """Median of ``repeat`` runs of each function, run alternately."""
+    times: list[list[float]] = [[] for _ in functions]
+    for _ in range(repeat):
+        for index, function in enumerate(functions):
+            times[index].append(function())
+    return [statistics.median(t) for t in times]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each workload")
+    parser.add_argument("--only", default="", help="run the workloads whose name contains this")
+    options = parser.parse_args()
+    print(f"# {platform.python_implementation()} {platform.python_version()}, "
+          f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"median of {options.repeat}")
+    print("| workload | ours (s) | stdlib (s) | ours/stdlib | target |")
+    print("|---|---:|---:|---:|---:|")
+    for name, (functions, target) in workloads().items():
+        if options.only not in name:
+            continue
+        ours, stdlib, *extra = measure(functions, options.repeat)
+        ratio = ours / stdlib
+        verdict = "" if target is None else f"≤ {target} {'✓' if ratio <= target else '✗'}"
+        print(f"| {name} | {ours:.4f} | {stdlib:.4f} | {ratio:.2f} | {verdict} |", flush=True)
+        if extra:
+            print(f"| ↳ bare flock pair, same count | {extra[0]:.4f} | | "
+                  f"{ours / extra[0]:.2f} (ours/flock) | |", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Checks and helpers for notebook 06, "Inside the library".
+
+The checks:
+
+* :func:`check_reading`: three questions answered by reading ``pool.py`` and ``worker.py``;
+* :func:`check_lost_task_error`: the learner's experiment that kills the worker running a
+  task and reports what ``get()`` raised.
+
+The helpers are the notebook's experiments' moving parts. They live here, in an importable
+module, and not in the notebook, because the notebook gives them to ``multiprocessing.Pool``
+too, and that pool sends functions by name: under spawn and forkserver its workers can only
+run functions they can import.
+
+* :func:`sign_in_and_sleep` is a task that writes its worker's pid into a folder, then
+  sleeps: the parent learns which process runs it, and knows it has started.
+* :func:`signed_in` waits for those pids.
+* :func:`children_stderr` catches what child processes write to their standard error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..errors import WorkerDied
+from ..pool import Pool
+from . import Verdict, correct, hint, not_done
+
+# -- helpers for the experiments --------------------------------------------------------
+
+
+def sign_in_and_sleep(folder: str, seconds: float) -> int:
+    """A task: write this worker's pid into ``folder``, sleep ``seconds``, return the pid.
+
+    Each worker signs in with a file named after its pid, written whole (first under a
+    hidden name, then renamed), so :func:`signed_in` never reads half a number.
+    """
+    pid = os.getpid()
+    hidden = os.path.join(folder, f".{pid}")
+    with open(hidden, "w") as file:
+        file.write(str(pid))
+    os.replace(hidden, os.path.join(folder, str(pid)))
+    time.sleep(seconds)
+    return pid
+
+
+def signed_in(folder: str, count: int = 1, timeout: float = 10.0) -> list[int]:
+    """Wait until ``count`` tasks have signed in to ``folder``; return their pids, sorted.
+
+    Raises:
+        TimeoutError: fewer than ``count`` signed in within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = sorted(int(name) for name in os.listdir(folder) if name.isdigit())
+        if len(pids) >= count:
+            return pids
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pids)} of {count} tasks signed in within {timeout} s")
+        time.sleep(0.01)
+
+
+class StderrLines:
+    """What child processes write to standard error inside a :func:`children_stderr` block."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._kept: list[str] | None = None  # the lines, once the block has ended
+
+    def __repr__(self) -> str:
+        return f"<StderrLines: {len(self.lines)} lines>"
+
+    @property
+    def lines(self) -> list[str]:
+        """Every line written so far (inside the block) or in all (after it)."""
+        if self._kept is not None:
+            return list(self._kept)
+        with open(self._path, encoding="utf-8", errors="replace") as file:
+            return file.read().splitlines()
+
+    def matching(self, start: str) -> list[str]:
+        """The distinct lines that begin with ``start``, in the order first written."""
+        return list(dict.fromkeys(line for line in self.lines if line.startswith(start)))
+
+    def wait_for(self, start: str, timeout: float = 30.0) -> bool:
+        """Wait until a line beginning with ``start`` is written; False if none in time."""
+        deadline = time.monotonic() + timeout
+        while not self.matching(start):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+
+@contextmanager
+def children_stderr() -> Iterator[StderrLines]:
+    """Catch what processes started inside the block write to standard error.
+
+    A child process inherits its parent's file descriptor 2 (standard error). In Jupyter
+    that descriptor leads to the server's log, or to whichever cell runs at the moment,
+    so a child's error message lands somewhere unpredictable. Inside this block it leads
+    to a temporary file instead, which ``.lines`` reads.
+
+    Children started with fork or spawn inherit it; forkserver's children inherit the
+    fork server's descriptors, not ours, so their messages are not caught.
+    """
+    fd, path = tempfile.mkstemp(prefix="procsync-stderr-", suffix=".txt")
+    os.close(fd)
+    caught = StderrLines(path)
+    # Appending: each child's write lands at the end, whoever wrote last.
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND)
+    saved = os.dup(2)
+    os.dup2(children_end, 2)
+    try:
+        yield caught
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(children_end)
+        caught._kept = caught.lines
+        try:
+            os.remove(path)
+        except OSError:  # Windows: a child still has it open
+            pass
+
+
+# -- exercise 1: reading the source ------------------------------------------------------
+
+
+def _method_name(answer: object) -> str:
+    """'Pool._replace', '_replace()', Pool._replace, ... -> '_replace'."""
+    name = getattr(answer, "__name__", answer)
+    return str(name).strip().rstrip("()").rpartition(".")[2]
+
+
+def check_reading(callback_thread: object, replies_for_map: object,
+                  sentinel_watcher: object) -> Verdict:
+    """Check three answers found by reading ``pool.py`` and ``worker.py``.
+
+    Args:
+        callback_thread: which thread runs the callback given to ``apply_async``:
+            ``"caller"`` or ``"dispatcher"``.
+        replies_for_map: how many replies the workers send back, in all, for a ``map``
+            whose items were cut into 8 chunks.
+        sentinel_watcher: the name of the ``Pool`` method that waits on the workers'
+            sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
+    """
+    if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
+        return not_done()
+    thread = str(callback_thread).strip().lower()
+    if "dispatch" not in thread:
+        return hint(
+            "question 1: a callback is called by AsyncResult._finish, which _settle reaches; "
+            "and _settle is called from _receive, inside _dispatch_round. Which thread runs "
+            "_dispatch_round?"
+        )
+    if replies_for_map != 8:
+        return hint(
+            "question 2: a worker answers every job with exactly one reply (see run_worker), "
+            "and map sends one job per chunk, whatever the number of items."
+        )
+    method = _method_name(sentinel_watcher)
+    if method == "_replace":
+        return hint(
+            "question 3: _replace handles a death, but which method calls it? Look for "
+            "`deaths` and wait([...]) in the source."
+        )
+    if method != "_dispatch_round":
+        return hint(
+            "question 3: find the method that builds `deaths = {worker.process.sentinel: ...}` "
+            "and passes it to wait()."
+        )
+    return correct(
+        "Callbacks run in the dispatcher thread (keep them short: the pool waits for them); "
+        "one job, one reply, so 8 chunks bring 8 replies; and _dispatch_round waits on the "
+        "pipes, the sentinels and the wake-up pipe at once."
+    )
+
+
+# -- exercise 2: lose a task on purpose ----------------------------------------------------
+
+#: Seconds a learner's experiment may take before the check gives up on it.
+EXPERIMENT_TIMEOUT = 20.0
+
+
+def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
+    """Run ``lost_task_error(pool)`` on a fresh pool of 2 workers and check its answer.
+
+    The learner's function should submit a task, kill the worker running it, and return
+    the *type* of the exception ``get()`` raised. The check also makes sure a worker did
+    die while running a task, and that the pool still answers afterwards.
+    """
+    if lost_task_error is Ellipsis or not callable(lost_task_error):
+        return not_done()
+    with Pool(2) as pool:
+        outcome: dict[str, object] = {}
+
+        def experiment() -> None:
+            try:
+                outcome["value"] = lost_task_error(pool)
+            except BaseException as error:  # reported to the learner below
+                outcome["error"] = error
+
+        thread = threading.Thread(target=experiment, daemon=True)
+        thread.start()
+        thread.join(EXPERIMENT_TIMEOUT)
+        if thread.is_alive():
+            return hint(
+                f"your function did not return within {EXPERIMENT_TIMEOUT:.0f} s. Give get() a "
+                "timeout, and kill the worker that runs the task (signed_in gives its pid)."
+            )
+        if "error" in outcome:
+            error = outcome["error"]
+            if isinstance(error, WorkerDied):
+                return hint("get() raised it, as it should: catch it and return its type, "
+                            "type(error).")
+            return hint(f"your function raised {error!r}; catch what get() raises and return "
+                        "its type.")
+        answer = outcome.get("value")
+        if answer is None or answer is Ellipsis:
+            return not_done()
+        died = [record for record in pool.records() if record.outcome == "worker died"]
+        if isinstance(answer, BaseException):
+            return hint(f"you returned the exception itself, {answer!r}; return its type: "
+                        "type(error).")
+        if not died:
+            return hint(
+                "no worker died while running a task. Wait until the task has signed in, "
+                "then os.kill(pid, signal.SIGKILL) the pid it reported."
+            )
+        if not isinstance(answer, type) or not issubclass(answer, BaseException):
+            return hint(f"you returned {answer!r}; return the type of the exception get() "
+                        "raised: type(error).")
+        if not issubclass(answer, WorkerDied):
+            return hint(
+                f"get() raised {answer.__name__}. Did you give the worker time to die? Use a "
+                "timeout of a few seconds, and kill the pid the task signed in with."
+            )
+        if sorted(pool.map(abs, [-2, -1, 0])) != [0, 1, 2]:  # pragma: no cover - a pool bug
+            return hint("the pool did not answer after the death; tell the course's authors.")
+    return correct(
+        "get() raised WorkerDied as soon as the worker was gone, the pool started a new "
+        "worker in its slot, and it kept serving."
+    )

@@ -1,0 +1,187 @@
+"""Functions the tests run in other processes: pool tasks and process targets.
+
+They live in an importable module, not in the test files, because
+``multiprocessing.Pool`` under spawn or forkserver sends a function by name and the
+worker must import it (``procsync_teach.Pool`` could send functions by value, but the
+tests give both pools the same functions).
+
+The shared counter is a file holding a fixed-width number. ``add_one`` reads it, pauses,
+and writes it back plus one: a read-modify-write whose pause is the window in which
+another process, unless a lock keeps it out, can read the same old value.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+# -- pool tasks ------------------------------------------------------------------------
+
+
+def square(x):
+    return x * x
+
+
+def add(a, b):
+    return a + b
+
+
+def slow(seconds, value=None):
+    """Sleep, then return ``value``: a task that is still running when asked too early."""
+    time.sleep(seconds)
+    return value
+
+
+def sleep_for(seconds):
+    """Sleep, then return how long: one argument, for map and imap."""
+    time.sleep(seconds)
+    return seconds
+
+
+def raise_value_error(x):
+    raise ValueError(f"raise_value_error got {x!r}")
+
+
+def fail_on_three(x):
+    """Return ``x``, except for 3: one failing item among good ones."""
+    if x == 3:
+        raise_value_error(x)
+    return x
+
+
+def unpicklable_result(_=None):
+    """Return a thread lock: a result that cannot be pickled back to the caller."""
+    return threading.Lock()
+
+
+def worker_pid(_=None):
+    """The pid of the worker that runs this call."""
+    return os.getpid()
+
+
+def square_and_pid(x):
+    """``x * x`` and the pid of the worker that computed it."""
+    return x * x, os.getpid()
+
+
+# -- an initializer and what it leaves behind --------------------------------------------
+
+_remembered = None
+
+
+def remember(*values):
+    """An initializer: keep ``values`` in this worker, for ``remembered`` to return."""
+    global _remembered
+    _remembered = values
+
+
+def remembered(_=None):
+    return _remembered
+
+
+# -- the shared counter --------------------------------------------------------------------
+
+_WIDTH = 12
+
+
+def new_counter(path) -> str:
+    """Create the counter file at ``path``, holding 0; return its path as a string."""
+    with open(path, "wb") as file:
+        file.write(b"%0*d" % (_WIDTH, 0))
+    return str(path)
+
+
+def read_counter(path) -> int:
+    with open(path, "rb") as file:
+        return int(file.read())
+
+
+def add_one(path, pause=0.0):
+    """Read the counter, pause, write it back plus one. Not safe without a lock."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        value = int(os.pread(fd, _WIDTH, 0))
+        time.sleep(pause)  # sleep(0) still yields; a longer pause widens the race window
+        os.pwrite(fd, b"%0*d" % (_WIDTH, value + 1), 0)
+    finally:
+        os.close(fd)
+
+
+def increment_counter_under_lock(lock, path, times=10, pause=0.0, go=None):
+    """Add one to the counter ``times`` times, each under ``lock``; return ``times``.
+
+    ``go``, an Event, makes every process start together, so that they contend.
+    """
+    if go is not None:
+        go.wait(30)
+    for _ in range(times):
+        with lock:
+            add_one(path, pause)
+    return times
+
+
+def increment_counter_unlocked(path, times=10, pause=0.0, go=None):
+    """The same increments with no lock at all: the control that shows lost updates."""
+    if go is not None:
+        go.wait(30)
+    for _ in range(times):
+        add_one(path, pause)
+    return times
+
+
+# -- a lock kept by the initializer ----------------------------------------------------------
+
+_installed_lock = None
+
+
+def install_lock(lock):
+    """An initializer: keep the lock in this worker, where tasks find it."""
+    global _installed_lock
+    _installed_lock = lock
+
+
+def increment_with_installed_lock(path, times=10, pause=0.0):
+    return increment_counter_under_lock(_installed_lock, path, times, pause)
+
+
+# -- process targets that hold or wait for a lock ------------------------------------------
+
+
+def hold_lock(lock, held, let_go, hold_for=30.0):
+    """Take the lock, say so (set ``held``), keep it until ``let_go`` is set, release it."""
+    lock.acquire()
+    held.set()
+    let_go.wait(hold_for)
+    lock.release()
+
+
+def hold_lock_until_killed(lock, held):
+    """Take the lock, say so, and never let go: the test kills this process."""
+    lock.acquire()
+    held.set()
+    time.sleep(60)
+    sys.exit(2)  # not reached when the test works: it was to be killed before
+
+
+def wait_for_lock(lock, waiting, timeout=None):
+    """Say that we are about to wait, wait for the lock, and report by exit code.
+
+    Exit code 0: got the lock (and released it); 3: gave up after ``timeout`` seconds.
+    ``timeout=None`` waits in the kernel; a number makes the lock poll.
+    """
+    waiting.set()
+    got_it = lock.acquire() if timeout is None else lock.acquire(timeout=timeout)
+    if got_it:
+        lock.release()
+    sys.exit(0 if got_it else 3)
+
+
+def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
+    """Take and release the lock ``times`` times, each time keeping it ``hold_for`` s."""
+    if go is not None:
+        go.wait(30)
+    for _ in range(times):
+        with lock:
+            time.sleep(hold_for)

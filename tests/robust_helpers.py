@@ -1,0 +1,61 @@
+"""Tasks for tests/test_pool_robust.py: the ones that misbehave on purpose.
+
+Like ``tests/helpers.py``, this module is importable so that workers started by spawn or
+forkserver find its functions and exception classes by name.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+
+def announce_and_sleep(directory, seconds):
+    """Say "this worker is busy" (a file named after its pid in ``directory``), then sleep.
+
+    The test reads the pid from the file name: that is how it finds a busy worker to kill.
+    """
+    Path(directory, str(os.getpid())).touch()
+    time.sleep(seconds)
+    return os.getpid()
+
+
+class NeedsTwoArguments(Exception):
+    """The classic exception that pickles but cannot be unpickled.
+
+    Pickling keeps ``self.args``, here one item; unpickling calls ``cls(*args)``, and
+    ``__init__`` wants two.
+    """
+
+    def __init__(self, what, why):
+        super().__init__(f"{what}: {why}")
+
+
+def raise_unloadable_error():
+    raise NeedsTwoArguments("the spool", "is empty")
+
+
+class HoldsALock(Exception):
+    """An exception that cannot be pickled at all: one of its args is a thread lock."""
+
+
+def raise_unsendable_error():
+    raise HoldsALock("guarded by", threading.Lock())
+
+
+def raise_base_exception(name):
+    """Raise SystemExit or KeyboardInterrupt: not an Exception, and meant to stop a process."""
+    raise {"SystemExit": SystemExit(3), "KeyboardInterrupt": KeyboardInterrupt()}[name]
+
+
+def fail_to_initialize():
+    """An initializer that fails, as one that cannot reach its database would."""
+    raise ConnectionError("no database at db.invalid")
+
+
+def use_lock(lock):
+    """Take and release a Lock that came as an ordinary argument."""
+    with lock:
+        return os.getpid()

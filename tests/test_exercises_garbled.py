@@ -1,0 +1,98 @@
+"""The checks of notebook 01 accept a right answer and turn wrong ones into hints.
+
+The report functions below run in child processes; under spawn and forkserver the
+children import them from this module.
+"""
+
+from __future__ import annotations
+
+import time
+
+from procsync_teach import now
+from procsync_teach.exercises.garbled import check_possible_outputs, check_report
+
+
+def wait_until(start_at):
+    while now() < start_at:
+        time.sleep(0.0005)
+
+
+def print_slowly(text, pause=0.002):
+    for word in text.split():
+        print(word, end=" ", flush=True)
+        time.sleep(pause)
+    print(flush=True)
+
+
+def report_locked(n, lock, start_at):
+    wait_until(start_at)
+    with lock:
+        print_slowly(f"Report from process {n}:")
+        print_slowly(f"process {n} is doing fine")
+
+
+def report_unlocked(n, lock, start_at):
+    wait_until(start_at)
+    print_slowly(f"Report from process {n}:")
+    print_slowly(f"process {n} is doing fine")
+
+
+def report_locked_per_line(n, lock, start_at):
+    wait_until(start_at)
+    with lock:
+        print_slowly(f"Report from process {n}:")
+    with lock:
+        print_slowly(f"process {n} is doing fine")
+
+
+def report_with_a_typo(n, lock, start_at):
+    with lok:  # noqa: F821 - the mistake the check must report
+        print_slowly(f"Report from process {n}:")
+
+
+def report_stub(n, lock, start_at):
+    wait_until(start_at)
+    ...
+
+
+def is_hint(verdict) -> bool:
+    return not verdict and verdict.text.startswith("❌ Not yet. Hint:")
+
+
+def test_report_accepts_one_hold_around_both_lines() -> None:
+    verdict = check_report(report_locked)
+    assert verdict, verdict.text
+
+
+def test_report_without_the_lock_gets_a_hint() -> None:
+    verdict = check_report(report_unlocked)
+    assert is_hint(verdict) and "no process took the lock" in verdict.text
+
+
+def test_report_with_one_hold_per_line_gets_a_hint() -> None:
+    verdict = check_report(report_locked_per_line)
+    assert is_hint(verdict) and "two holds" in verdict.text
+
+
+def test_report_shows_the_error_of_a_failed_process() -> None:
+    verdict = check_report(report_with_a_typo)
+    assert is_hint(verdict) and "NameError" in verdict.text
+
+
+def test_report_stub_is_not_done() -> None:
+    assert "replace the `...`" in check_report(report_stub).text
+    assert "replace the `...`" in check_report(...).text
+
+
+def test_possible_outputs_accepts_a_and_b_in_any_spelling() -> None:
+    assert check_possible_outputs({"A", "B"})
+    assert check_possible_outputs(["b", "a"])
+    assert check_possible_outputs("A, B")
+
+
+def test_possible_outputs_rejects_wrong_sets_with_a_hint() -> None:
+    assert is_hint(check_possible_outputs({"A"}))
+    assert is_hint(check_possible_outputs({"A", "B", "C"}))
+    assert is_hint(check_possible_outputs({"A", "B", "D"}))
+    assert is_hint(check_possible_outputs({"E"}))
+    assert "replace the `...`" in check_possible_outputs(...).text

@@ -1,0 +1,349 @@
+"""procsync_teach.Lock: the meaning of multiprocessing.Lock, plus what that one lacks.
+
+The first tests hold both locks to the same rules (acquire, release, ``with``, giving up
+in time); the rest are what only ours promises: it travels to pool tasks as an ordinary
+argument, a holder killed with SIGKILL frees it, and ``trace=True`` records every hold.
+The shared counter is a file, see ``tests/helpers.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+
+import pytest
+
+import procsync_teach
+from procsync_teach import Lock
+from tests import helpers
+
+pytestmark = pytest.mark.timeout(120)
+
+PROCESSES = 4
+INCREMENTS = 25
+PAUSE = 0.001  # seconds between reading and writing the counter: the race window
+WAIT = 20.0  # the longest any step may take before the test calls it hung
+
+LOCK_KINDS = ["procsync_teach", "multiprocessing"]
+
+
+def new_lock(kind: str, start_method: str | None = None):
+    if kind == "procsync_teach":
+        return Lock()
+    return multiprocessing.get_context(start_method).Lock()
+
+
+@pytest.fixture(params=LOCK_KINDS)
+def lock_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@contextlib.contextmanager
+def held_elsewhere(lock, ctx):
+    """Let another process hold ``lock`` for the duration of the block."""
+    held, let_go = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=helpers.hold_lock, args=(lock, held, let_go))
+    holder.start()
+    try:
+        assert held.wait(WAIT), "the other process never took the lock"
+        yield holder
+    finally:
+        let_go.set()
+        stop(holder)
+
+
+def stop(*processes) -> None:
+    """Join each process, killing it if it does not end in time."""
+    for process in processes:
+        process.join(WAIT)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def run_together(ctx, target, args, copies=PROCESSES) -> list[int]:
+    """Start ``copies`` processes running ``target(*args, go)``, release them at once,
+    wait for all, and return their exit codes."""
+    go = ctx.Event()
+    processes = [ctx.Process(target=target, args=(*args, go)) for _ in range(copies)]
+    for process in processes:
+        process.start()
+    go.set()
+    stop(*processes)
+    return [process.exitcode for process in processes]
+
+
+# -- the same rules as multiprocessing.Lock ---------------------------------------------
+
+
+def test_acquire_then_release(lock_kind):
+    lock = new_lock(lock_kind)
+    assert lock.acquire() is True
+    lock.release()
+    assert lock.acquire(timeout=1) is True
+    lock.release()
+
+
+def test_with_block_holds_the_lock_inside_only(lock_kind):
+    lock = new_lock(lock_kind)
+    with lock as entered:
+        assert entered is True
+        assert lock.acquire(False) is False
+    assert lock.acquire(False) is True
+    lock.release()
+
+
+def test_with_block_releases_when_the_body_raises(lock_kind):
+    lock = new_lock(lock_kind)
+    with pytest.raises(KeyError), lock:
+        raise KeyError("inside")
+    assert lock.acquire(False) is True
+    lock.release()
+
+
+def test_nonblocking_acquire_of_a_held_lock_returns_false_at_once(lock_kind):
+    lock = new_lock(lock_kind)
+    lock.acquire()
+    started = time.perf_counter()
+    assert lock.acquire(False) is False
+    assert lock.acquire(block=False) is False
+    assert lock.acquire(timeout=0) is False
+    assert lock.acquire(timeout=-1) is False  # a negative timeout counts as zero
+    assert time.perf_counter() - started < 1.0
+    lock.release()
+
+
+def test_release_of_an_unheld_lock_raises_value_error(lock_kind):
+    lock = new_lock(lock_kind)
+    with pytest.raises(ValueError):
+        lock.release()
+    lock.acquire()
+    lock.release()
+    with pytest.raises(ValueError):
+        lock.release()
+
+
+def test_another_process_holding_the_lock_makes_acquire_give_up(lock_kind, start_method):
+    ctx = multiprocessing.get_context(start_method)
+    lock = new_lock(lock_kind, start_method)
+    with held_elsewhere(lock, ctx):
+        assert lock.acquire(False) is False
+        started = time.perf_counter()
+        assert lock.acquire(timeout=0.2) is False
+        waited = time.perf_counter() - started
+    assert 0.15 <= waited < 5.0
+    assert lock.acquire(timeout=WAIT) is True  # the holder has let go
+    lock.release()
+
+
+def test_processes_lose_no_update_under_the_lock(lock_kind, start_method, tmp_path):
+    ctx = multiprocessing.get_context(start_method)
+    lock = new_lock(lock_kind, start_method)
+    with lock:  # used here first: under fork, the children inherit the parent's descriptor
+        pass
+    counter = helpers.new_counter(tmp_path / "counter")
+    codes = run_together(
+        ctx, helpers.increment_counter_under_lock, (lock, counter, INCREMENTS, PAUSE)
+    )
+    assert codes == [0] * PROCESSES
+    assert helpers.read_counter(counter) == PROCESSES * INCREMENTS
+
+
+def test_without_a_lock_processes_lose_updates(start_method, tmp_path):
+    """The control: the same increments with no lock lose some, so the test above can fail."""
+    ctx = multiprocessing.get_context(start_method)
+    counter = helpers.new_counter(tmp_path / "counter")
+    codes = run_together(ctx, helpers.increment_counter_unlocked, (counter, INCREMENTS, 0.002))
+    assert codes == [0] * PROCESSES
+    assert helpers.read_counter(counter) < PROCESSES * INCREMENTS
+
+
+def test_threads_of_one_process_are_kept_apart(lock_kind):
+    lock = new_lock(lock_kind)
+    total = [0]
+
+    def add_one_slowly():
+        for _ in range(50):
+            with lock:
+                value = total[0]
+                time.sleep(0)  # hand the GIL to another thread mid-update
+                total[0] = value + 1
+
+    threads = [threading.Thread(target=add_one_slowly) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert total[0] == 4 * 50
+
+
+def test_another_thread_cannot_take_a_held_lock(lock_kind):
+    lock = new_lock(lock_kind)
+    answers = []
+    with lock:
+        thread = threading.Thread(target=lambda: answers.append(lock.acquire(timeout=0.1)))
+        thread.start()
+        thread.join(WAIT)
+    assert answers == [False]
+
+
+# -- how our Lock reaches other processes ---------------------------------------------------
+
+
+def test_a_pickled_copy_is_the_same_lock():
+    lock = Lock()
+    copy = pickle.loads(pickle.dumps(lock))
+    with lock:
+        assert copy.acquire(False) is False
+    assert copy.acquire(False) is True
+    assert lock.acquire(False) is False
+    copy.release()
+
+
+def test_lock_reaches_processes_as_a_process_argument(start_method, tmp_path):
+    # test_processes_lose_no_update_under_the_lock passes it so too; this one names it.
+    ctx = multiprocessing.get_context(start_method)
+    lock, counter = Lock(), helpers.new_counter(tmp_path / "counter")
+    process = ctx.Process(target=helpers.increment_counter_under_lock, args=(lock, counter, 3))
+    process.start()
+    stop(process)
+    assert process.exitcode == 0
+    assert helpers.read_counter(counter) == 3
+
+
+def new_pool(kind: str, start_method: str, **options):
+    if kind == "procsync_teach":
+        return procsync_teach.Pool(context=start_method, **options)
+    return multiprocessing.get_context(start_method).Pool(**options)
+
+
+@pytest.mark.parametrize("pool_kind", ["procsync_teach", "multiprocessing"])
+def test_lock_reaches_pool_workers_through_the_initializer(pool_kind, start_method, tmp_path):
+    lock, counter = Lock(), helpers.new_counter(tmp_path / "counter")
+    task = functools.partial(helpers.increment_with_installed_lock, counter, pause=PAUSE)
+    pool = new_pool(
+        pool_kind,
+        start_method,
+        processes=PROCESSES,
+        initializer=helpers.install_lock,
+        initargs=(lock,),
+    )
+    with pool:
+        done = pool.map_async(task, [INCREMENTS] * PROCESSES, chunksize=1).get(WAIT)
+    pool.join()
+    assert done == [INCREMENTS] * PROCESSES
+    assert helpers.read_counter(counter) == PROCESSES * INCREMENTS
+
+
+def test_lock_is_an_ordinary_argument_to_our_pool_tasks(start_method, tmp_path):
+    lock, counter = Lock(), helpers.new_counter(tmp_path / "counter")
+    args = (lock, counter, INCREMENTS, PAUSE)
+    with procsync_teach.Pool(PROCESSES, context=start_method) as pool:
+        assert pool.apply(helpers.increment_counter_under_lock, args) == INCREMENTS
+        pending = [
+            pool.apply_async(helpers.increment_counter_under_lock, args) for _ in range(PROCESSES)
+        ]
+        mapped = pool.map_async(
+            functools.partial(
+                helpers.increment_counter_under_lock, path=counter, times=INCREMENTS, pause=PAUSE
+            ),
+            [lock] * PROCESSES,
+            chunksize=1,
+        )
+        starmapped = pool.starmap_async(
+            helpers.increment_counter_under_lock, [args] * PROCESSES, chunksize=1
+        )
+        assert [result.get(WAIT) for result in pending] == [INCREMENTS] * PROCESSES
+        assert mapped.get(WAIT) == [INCREMENTS] * PROCESSES
+        assert starmapped.get(WAIT) == [INCREMENTS] * PROCESSES
+    assert helpers.read_counter(counter) == (1 + 3 * PROCESSES) * INCREMENTS
+
+
+def test_multiprocessing_lock_cannot_be_a_pool_task_argument(start_method):
+    stdlib_lock = multiprocessing.get_context(start_method).Lock()
+    # Ours pickles the arguments in the caller, so the submitting call raises.
+    with procsync_teach.Pool(1, context=start_method) as pool:
+        with pytest.raises(RuntimeError, match="through inheritance"):
+            pool.apply_async(helpers.square, (stdlib_lock,))
+        assert pool.apply(helpers.square, (3,)) == 9  # and the pool goes on
+    # The stdlib's pool pickles them in its task thread, and get() raises.
+    with multiprocessing.get_context(start_method).Pool(1) as pool:
+        result = pool.apply_async(helpers.square, (stdlib_lock,))
+        with pytest.raises(RuntimeError, match="through inheritance"):
+            result.get(WAIT)
+
+
+# -- a holder that dies, and the record of holds ------------------------------------------
+
+
+def test_waiters_get_the_lock_when_its_holder_is_killed(start_method):
+    ctx = multiprocessing.get_context(start_method)
+    lock, held = Lock(), ctx.Event()
+    holder = ctx.Process(target=helpers.hold_lock_until_killed, args=(lock, held))
+    waiting = [ctx.Event(), ctx.Event()]
+    # One waits in the kernel (no timeout), one polls (with a timeout).
+    waiters = [
+        ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting[0], None)),
+        ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting[1], WAIT)),
+    ]
+    holder.start()
+    try:
+        assert held.wait(WAIT)
+        for waiter in waiters:
+            waiter.start()
+        assert all(event.wait(WAIT) for event in waiting)
+        time.sleep(0.2)  # let them reach acquire()
+        assert all(waiter.is_alive() for waiter in waiters), "a waiter got a held lock"
+
+        os.kill(holder.pid, signal.SIGKILL)
+        killed_at = time.perf_counter()
+        stop(*waiters)
+        assert [waiter.exitcode for waiter in waiters] == [0, 0]
+        assert time.perf_counter() - killed_at < 10
+    finally:
+        holder.kill()
+        stop(holder, *waiters)
+    assert holder.exitcode == -signal.SIGKILL
+    assert lock.acquire(timeout=5) is True
+    lock.release()
+
+
+def test_traced_holds_of_several_processes_never_overlap(start_method):
+    ctx = multiprocessing.get_context(start_method)
+    lock, go = Lock(trace=True), ctx.Event()
+    processes = [
+        ctx.Process(target=helpers.hold_lock_repeatedly, args=(lock, 5, 0.001, go))
+        for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    go.set()
+    stop(*processes)
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+
+    holds = lock.holds()
+    assert len(holds) == 3 * 5
+    assert {hold.pid for hold in holds} == {process.pid for process in processes}
+    assert all(hold.acquired <= hold.released for hold in holds)
+    for earlier, later in itertools.pairwise(holds):
+        assert earlier.released <= later.acquired, f"{earlier} overlaps {later}"
+
+
+def test_traced_lock_records_this_process_too():
+    lock = Lock(trace=True)
+    with lock:
+        pass
+    [hold] = lock.holds()
+    assert hold.pid == os.getpid()
+
+
+def test_untraced_lock_has_no_holds_to_show():
+    with pytest.raises(ValueError, match="trace=True"):
+        Lock().holds()
