@@ -53,14 +53,17 @@ def plot_task_timeline(
         ax.set_title(f"{title} (no tasks)")
         return ax
     origin = min(r.submitted for r in records) if origin is None else origin
-    for r in records:
-        if show_waiting and r.started > r.submitted:
-            ax.barh(r.worker, r.started - r.submitted, left=r.submitted - origin, height=0.15,
-                    color=colour_of(r.worker), alpha=0.3)
-        ax.barh(r.worker, max(r.ran, 1e-4), left=r.started - origin, height=0.6,
-                color=colour_of(r.worker), edgecolor="black", linewidth=0.5,
-                hatch=_OUTCOME_HATCH.get(r.outcome, ""))
     workers = sorted({r.worker for r in records})
+    # One drawing call per lane and outcome, not per job: a map can leave thousands.
+    for worker in workers:
+        mine = [r for r in records if r.worker == worker]
+        if show_waiting:
+            waits = [(r.submitted - origin, r.waited) for r in mine if r.waited > 0]
+            ax.broken_barh(waits, (worker - 0.075, 0.15), color=colour_of(worker), alpha=0.3)
+        for outcome in dict.fromkeys(r.outcome for r in mine):
+            bars = [(r.started - origin, max(r.ran, 1e-4)) for r in mine if r.outcome == outcome]
+            ax.broken_barh(bars, (worker - 0.3, 0.6), facecolor=colour_of(worker),
+                           edgecolor="black", linewidth=0.5, hatch=_OUTCOME_HATCH.get(outcome, ""))
     handles = [Patch(color=colour_of(w), label=f"worker {w}") for w in workers]
     handles += [Patch(facecolor="white", edgecolor="black", hatch=_OUTCOME_HATCH[o], label=o)
                 for o in sorted({r.outcome for r in records} - {"ok"})]
@@ -115,6 +118,7 @@ def _finish(ax: Axes, lanes: list[int], lane_name: str, title: str, handles: lis
     ax.set_yticks(lanes, [f"{lane_name} {lane}" for lane in lanes])
     ax.set_ylim(min(lanes) - 0.6, max(lanes) + 0.6)
     ax.invert_yaxis()
+    ax.set_xlim(left=0)
     ax.set_xlabel("time since start (s)")
     ax.set_ylabel(lane_name)
     ax.set_title(title)
@@ -127,11 +131,12 @@ def plot_speedup(
     seconds: Sequence[float],
     ax: Axes | None = None,
     label: str = "measured",
-    title: str = "Speed-up against the number of workers",
+    title: str | None = "Speed-up against the number of workers",
 ) -> Axes:
     """Plot speed-up (time with 1 worker / time with n) next to the ideal, n.
 
-    Call it twice on one ``ax`` to compare two kinds of task.
+    Call it twice on one ``ax`` to compare two kinds of task; ``title=None`` keeps the
+    title the axes already have.
     """
     ax = _axes(ax, height=3.2)
     base = seconds[list(workers).index(1)] if 1 in workers else seconds[0] * workers[0]
@@ -141,7 +146,8 @@ def plot_speedup(
     ax.set_xlabel("workers")
     ax.set_ylabel("speed-up (×)")
     ax.set_xticks(list(workers))
-    ax.set_title(title)
+    if title is not None:
+        ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
@@ -153,17 +159,21 @@ def plot_seconds_against(
     xlabel: str,
     ax: Axes | None = None,
     label: str = "measured",
-    title: str = "",
+    title: str | None = None,
     log_x: bool = False,
 ) -> Axes:
-    """Plot how long something took against a setting (chunksize, workers, duration...)."""
+    """Plot how long something took against a setting (chunksize, workers, duration...).
+
+    Call it again on the same ``ax`` to add a line; ``title=None`` keeps the current title.
+    """
     ax = _axes(ax, height=3.2)
     ax.plot(values, seconds, marker="o", label=label)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("time (s)")
-    ax.set_title(title)
+    if title is not None:
+        ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     return ax

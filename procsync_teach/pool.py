@@ -23,7 +23,8 @@ What happens on ``apply_async(f, (x,))``, step by step:
    such as an unpicklable argument raises right here, in the caller), puts the job
    on the waiting queue and wakes the dispatcher. It returns an :class:`AsyncResult`.
 2. The dispatcher finds an idle worker and sends it the job down that worker's
-   own pipe. A worker holds at most one job, so the pool always knows who runs what.
+   own pipe. Each worker answers its jobs in order and holds at most two (one running,
+   and for ``map`` one chunk lined up behind it), so the pool always knows who runs what.
 3. The worker runs ``f(x)`` and sends back ``(ok, value)`` and the times it started
    and finished.
 4. The dispatcher records the task for the course's timelines, settles the
@@ -55,7 +56,7 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe, wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -74,6 +75,14 @@ RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 #: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
 EXIT_GRACE = 2.0
 
+#: Bytes of map chunks that may wait in a busy worker's pipe, lined up behind the job it
+#: runs. A worker with jobs lined up starts the next one the moment it finishes, instead
+#: of idling while its reply travels to the dispatcher and a new job travels back: for
+#: tiny tasks that round trip costs more than the task. Only map chunks (many jobs alike)
+#: line up; a lone apply job waits for an idle worker, never behind a long task. The
+#: limit is well below a pipe's buffer, so sending them never blocks the dispatcher.
+LINE_UP = 16 * 1024
+
 
 @dataclass
 class _WaitingJob:
@@ -85,6 +94,7 @@ class _WaitingJob:
     first: int  # e.g. 50: index of the job's first call among its result's items
     calls: int  # e.g. 25: how many calls it holds
     submitted: float
+    may_line_up: bool  # a small map chunk: may wait in a busy worker's pipe (see LINE_UP)
     sent: float = 0.0
 
 
@@ -96,7 +106,7 @@ class _Worker:
     process: BaseProcess
     pid: int  # e.g. 48213
     connection: Connection  # the pool's end of this worker's pipe
-    job: _WaitingJob | None = None  # the job it is running, if any
+    jobs: deque[_WaitingJob] = field(default_factory=deque)  # sent, not answered; first runs
     jobs_done: int = 0
     pipe_open: bool = True  # False once the pipe reported end-of-file: the worker is dying
 
@@ -177,7 +187,7 @@ class Pool:
         _live_pools.add(self)
 
     def __repr__(self) -> str:
-        busy = sum(worker.job is not None for worker in self._workers)
+        busy = len(self._busy_workers())
         return (
             f"<procsync_teach.Pool state={self._state} processes={self._processes} "
             f"busy={busy} waiting={len(self._waiting)}>"
@@ -348,7 +358,8 @@ class Pool:
         """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
         job_id = next(self._job_ids)
         message = dumps(Job(job_id, function, kind, arguments, keywords))
-        return _WaitingJob(job_id, message, result, first, calls, now())
+        may_line_up = kind != "apply" and len(message) <= LINE_UP
+        return _WaitingJob(job_id, message, result, first, calls, now(), may_line_up)
 
     def _queue(self, jobs: list[_WaitingJob]) -> None:
         """Put jobs on the waiting queue and wake the dispatcher."""
@@ -454,30 +465,43 @@ class Pool:
     def _read_wakeup(self) -> None:
         with self._lock:
             self._woken = False
-            while self._wakeup_reader.poll():
-                self._wakeup_reader.recv_bytes()
+            self._wakeup_reader.recv_bytes()  # the only one: _woken kept others from writing
 
     def _busy_workers(self) -> list[_Worker]:
-        return [worker for worker in self._workers if worker.job is not None]
+        return [worker for worker in self._workers if worker.jobs]
 
     def _hand_out_jobs(self) -> None:
-        """Send the next waiting job to every idle worker."""
+        """Send a waiting job to every idle worker, then line up map chunks behind busy ones."""
         for worker in self._workers:
-            if not self._waiting:
-                return
-            if worker.job is not None or not worker.pipe_open or self._retiring(worker):
-                continue
-            job = self._waiting.popleft()
-            job.sent, worker.job = now(), job  # written down before the worker can start it
-            try:
-                worker.connection.send_bytes(job.message)
-            except OSError:  # it died a moment ago: the job waits for another worker
-                self._waiting.appendleft(job)
-                worker.job, worker.pipe_open = None, False
+            if self._waiting and not worker.jobs and self._may_take(worker):
+                self._send(self._waiting.popleft(), worker)
+        sent = True
+        while sent:  # one chunk per busy worker per pass, so they share the map evenly
+            sent = False
+            for worker in self._workers:
+                if self._waiting and self._may_line_up(self._waiting[0], worker):
+                    self._send(self._waiting.popleft(), worker)
+                    sent = True
 
-    def _retiring(self, worker: _Worker) -> bool:
-        """A worker that has done ``maxtasksperchild`` jobs exits: send it nothing more."""
-        return self._maxtasksperchild is not None and worker.jobs_done >= self._maxtasksperchild
+    def _may_line_up(self, job: _WaitingJob, worker: _Worker) -> bool:
+        lined_up = sum(len(waiting.message) for waiting in itertools.islice(worker.jobs, 1, None))
+        return (job.may_line_up and self._may_take(worker)
+                and lined_up + len(job.message) <= LINE_UP)
+
+    def _send(self, job: _WaitingJob, worker: _Worker) -> None:
+        job.sent = now()
+        worker.jobs.append(job)  # written down before the worker can start it
+        try:
+            worker.connection.send_bytes(job.message)
+        except OSError:  # it died a moment ago: the job waits for another worker
+            worker.jobs.pop()
+            self._waiting.appendleft(job)
+            worker.pipe_open = False
+
+    def _may_take(self, worker: _Worker) -> bool:
+        """Is the worker alive and willing? It exits after ``maxtasksperchild`` jobs."""
+        limit = self._maxtasksperchild
+        return worker.pipe_open and (limit is None or worker.jobs_done + len(worker.jobs) < limit)
 
     def _receive(self, worker: _Worker) -> None:
         """Read one reply from a worker and settle the job it answers."""
@@ -486,7 +510,7 @@ class Pool:
         except (EOFError, OSError):  # the worker is gone; its sentinel will say how
             worker.pipe_open = False
             return
-        job, worker.job = worker.job, None
+        job = worker.jobs.popleft() if worker.jobs else None
         worker.jobs_done += 1
         try:
             reply = loads(data)
@@ -543,18 +567,20 @@ class Pool:
 
     def _replace(self, worker: _Worker) -> None:
         """A worker's process ended: fail its job, if any, and start a new worker in its slot."""
-        if worker.pipe_open and worker.connection.poll():
-            self._receive(worker)  # its last reply came just before it exited
+        while worker.pipe_open and worker.connection.poll():
+            self._receive(worker)  # its last replies came just before it exited
         code = self._reap(worker)
-        if worker.job is not None:
+        if worker.jobs:
+            lost = worker.jobs.popleft()  # the one it was running; the others never started
+            self._waiting.extendleft(reversed(worker.jobs))
+            worker.jobs.clear()
             how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
             error = WorkerDied(
                 f"worker {worker.slot} (pid {worker.pid}) {how} while running "
-                f"task {worker.job.job_id}; the pool started a new worker in its place",
+                f"task {lost.job_id}; the pool started a new worker in its place",
                 worker.slot, worker.pid, code,
             )
-            self._settle(worker.job, False, error, worker.job.sent, now(), worker, "worker died")
-            worker.job = None
+            self._settle(lost, False, error, lost.sent, now(), worker, "worker died")
         if self._state == TERMINATE or self._broken is not None:
             self._workers.remove(worker)
         else:
@@ -577,7 +603,7 @@ class Pool:
     def _stop_workers(self) -> None:
         """Ask each worker to stop (terminate: tell the OS to stop it), then reap it."""
         for worker in self._workers:
-            if self._state == TERMINATE or worker.job is not None:
+            if self._state == TERMINATE or worker.jobs:
                 worker.process.terminate()
             else:
                 try:
@@ -604,9 +630,9 @@ class Pool:
         error = self._broken or PoolTerminated("the pool was terminated before this task finished")
         outcome = "error" if self._broken else "terminated"
         for worker in self._workers:
-            if worker.job is not None:
-                self._settle(worker.job, False, error, worker.job.sent, now(), worker, outcome)
-                worker.job = None
+            while worker.jobs:
+                job = worker.jobs.popleft()
+                self._settle(job, False, error, job.sent, now(), worker, outcome)
         self._fail_waiting(error, outcome)
 
     def _fail_waiting(self, error: BaseException, outcome: str) -> None:

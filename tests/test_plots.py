@@ -24,11 +24,12 @@ def record(task, worker, start, end, outcome="ok"):
 def test_a_timeline_has_one_bar_per_job_in_its_worker_colour():
     records = [record(0, 0, 0, 1), record(1, 1, 0, 2), record(2, 0, 1, 1.5, "worker died")]
     ax = plot_task_timeline(records, deadline=11.2)
-    bars = ax.patches
-    assert len(bars) == 3
-    assert [round(b.get_x(), 3) for b in bars] == [0.0, 0.0, 1.0]
-    assert matplotlib.colors.to_hex(bars[1].get_facecolor()) == colour_of(1)
-    assert bars[2].get_hatch()  # a lost job looks different
+    lanes = ax.collections  # worker 0's finished jobs, its lost job, worker 1's jobs
+    assert [len(lane.get_paths()) for lane in lanes] == [1, 1, 1]
+    starts = [round(lane.get_paths()[0].vertices[:, 0].min(), 3) for lane in lanes]
+    assert starts == [0.0, 1.0, 0.0]
+    assert matplotlib.colors.to_hex(lanes[2].get_facecolor()[0]) == colour_of(1)
+    assert lanes[1].get_hatch() and not lanes[0].get_hatch()  # a lost job looks different
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["worker 0", "worker 1", "worker died", "deadline"]
     assert ax.get_xlabel() == "time since start (s)"
@@ -37,7 +38,13 @@ def test_a_timeline_has_one_bar_per_job_in_its_worker_colour():
 
 def test_jobs_that_never_reached_a_worker_are_left_out():
     ax = plot_task_timeline([record(0, -1, 0, 0, "terminated")])
-    assert not ax.patches and "no tasks" in ax.get_title()
+    assert not ax.collections and "no tasks" in ax.get_title()
+
+
+def test_thousands_of_jobs_make_one_drawing_per_lane():
+    records = [record(n, n % 2, n * 1e-3, n * 1e-3 + 5e-4) for n in range(4000)]
+    ax = plot_task_timeline(records, show_waiting=True)
+    assert len(ax.collections) == 4 and len(ax.collections[1].get_paths()) == 2000
 
 
 def test_overlapping_holds_are_shaded_and_named_in_the_legend():
@@ -66,3 +73,9 @@ def test_seconds_against_a_setting_can_use_a_log_axis():
 def test_worker_colours_repeat_after_ten():
     assert colour_of(0) == colour_of(10) == WORKER_COLOURS[0]
     assert len(set(WORKER_COLOURS)) == 10
+
+
+def test_a_second_line_on_the_same_axes_keeps_the_title():
+    ax = plot_seconds_against([1, 2], [2.0, 1.0], "workers", title="Two kinds of task")
+    plot_seconds_against([1, 2], [2.0, 1.9], "workers", ax=ax, label="sleeping")
+    assert ax.get_title() == "Two kinds of task" and len(ax.lines) == 2

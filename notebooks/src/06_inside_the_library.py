@@ -1,0 +1,495 @@
+# %% [markdown]
+# # 06 · Inside the library: how our Lock and Pool work
+#
+# [← 05 · Chunksize and speed-up](05_chunksize_and_speedup.ipynb) | [course map](00_start_here.ipynb#The-course-map) |
+# [next: 07 · Pitfalls →](07_pitfalls.ipynb)
+#
+# So far you have used `procsync_teach`'s `Lock` and `Pool` as black boxes. This notebook
+# opens them. They are short on purpose: a few hundred lines you can read top to bottom.
+# We read the parts that matter, then test what they promise by breaking things on purpose:
+# we kill a worker in the middle of a task, and send a function defined in this notebook
+# to a freshly spawned interpreter.
+#
+# **Learning objectives.** By the end you can:
+#
+# - find, in the source, the thread and the data structures that run a pool;
+# - say how our `Pool` and `Lock` differ from `multiprocessing`'s, and what each
+#   difference buys;
+# - read a pool's state from `repr(pool)` and `pool.records()`;
+# - show that a worker killed mid-task fails only its own task with `WorkerDied`, while
+#   `multiprocessing.Pool` leaves `get()` waiting forever;
+# - explain why a function defined in a notebook breaks `multiprocessing.Pool` under
+#   spawn, and what cloudpickle does about it.
+
+# %% [markdown]
+# ## Setup
+#
+# `show(function)` prints a function's source, exactly as it is in the library
+# (`inspect.getsource`). In Jupyter, `Pool??` shows a whole class the same way.
+# `sign_in_and_sleep` and `signed_in` are two small helpers for the experiments below;
+# they live in a module (`procsync_teach.exercises.inside`), not in this notebook, for a
+# reason that section 9 makes clear.
+
+# %%
+import inspect
+import multiprocessing
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import cloudpickle
+import matplotlib.pyplot as plt
+
+import procsync_teach
+from procsync_teach import Lock, Pool, WorkerDied, start_method
+from procsync_teach.exercises.inside import (
+    check_lost_task_error,
+    check_reading,
+    children_stderr,
+    sign_in_and_sleep,
+    signed_in,
+)
+from procsync_teach.plots import plot_task_timeline
+
+
+def show(function):
+    """Print the source of a function or class, as the library has it."""
+    print(inspect.getsource(function))
+
+
+def square(x):
+    return x * x
+
+
+def slow_square(x):
+    time.sleep(0.02)  # long enough to show on a timeline
+    return x * x
+
+
+# %% [markdown]
+# ## 1. The map: the first lines of `pool.py`
+#
+# Every module of `procsync_teach` opens with a docstring that says how it works.
+# `pool.py` opens with a picture of where a task travels:
+
+# %%
+print(procsync_teach.pool.__doc__.split("What happens on")[0])
+
+# %% [markdown]
+# Read it with three questions in mind, then open the answers.
+#
+# 1. Which arrows cross from one process to another?
+# 2. How many threads does a pool add to *your* process?
+# 3. What does the dispatcher learn from a worker's *sentinel*?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Only the pipes: one per worker, used in both directions. Everything left of them
+#    (the waiting queue, the `AsyncResult`s) lives in your process.
+# 2. One, the dispatcher. Your thread only pickles the job, queues it and wakes the
+#    dispatcher up.
+# 3. That the worker process has ended, however it ended. A sentinel is a handle the
+#    operating system makes "ready" when the process exits, even after `kill -9`.
+#
+# </details>
+
+# %% [markdown]
+# ## 2. One lap of the dispatcher
+#
+# The dispatcher thread calls `_dispatch_round` again and again until it returns False.
+# Here is one lap:
+
+# %%
+show(Pool._dispatch_round)
+
+# %% [markdown]
+# What to notice:
+#
+# - `wait([...])` is the only place the dispatcher blocks, and it waits for three kinds
+#   of event at once: the wake-up pipe (a caller submitted work, or closed the pool), a
+#   reply on some worker's pipe, a worker's sentinel. Whatever happens first wakes it.
+# - Replies are read before deaths: a worker can send its last reply and exit in the same
+#   instant, and that reply must not be lost.
+# - The loop ends on `TERMINATE` at once, and on `CLOSE` only once nothing waits and no
+#   worker is busy.
+#
+# How does a job reach a worker? `_hand_out_jobs`, called at the top of every lap:
+
+# %%
+show(Pool._hand_out_jobs)
+
+# %% [markdown]
+# `worker.job = job`: the pool writes down which job each worker holds, and a worker
+# never holds two. That single line is what later lets it say *which* task was lost.
+
+# %% [markdown]
+# ## 3. A worker's life
+#
+# This function is all a worker process does, from start to exit (from `worker.py`):
+
+# %%
+show(procsync_teach.worker.run_worker)
+
+# %% [markdown]
+# Questions to read it with:
+#
+# - How many messages does a worker send back per job? (Look at the `while` loop.)
+# - Name three ways a worker's loop can end.
+# - Why would a worker ignore Ctrl-C (`SIGINT`)? (The module docstring of `worker.py`
+#   says: Ctrl-C signals every process of the group; only the parent should react.)
+#
+# <details><summary>Answers</summary>
+#
+# Exactly one reply per job: `connection.send_bytes(_run_job(...))`, and `_run_job`
+# never raises, so even a failing task gets its reply `(ok=False, error)`. The loop ends
+# on the `STOP` message, when the pipe reports end-of-file (the pool is gone), or after
+# `max_jobs` jobs (`maxtasksperchild`).
+#
+# </details>
+
+# %% [markdown]
+# ## 4. When a worker dies
+#
+# When a worker's sentinel fires, the dispatcher calls `_replace` for that worker:
+
+# %%
+show(Pool._replace)
+
+# %% [markdown]
+# It reads a last reply if one is waiting, collects the exit code (negative: killed by
+# that signal, `-9` is `SIGKILL`), settles the lost job with `WorkerDied`, and starts a
+# new worker *in the same slot*, so timelines keep one lane per slot. We will watch it
+# happen in section 8.
+
+# %% [markdown]
+# ## 5. The Lock: a file that the kernel locks
+#
+# `Lock` has no thread and no pipe. Acquiring it asks the operating system for an
+# exclusive lock on a small file (`flock`). These are the only lines of `lock.py` that
+# talk to the kernel (the Linux and macOS versions), and what a `Lock` becomes when it
+# is pickled:
+
+# %%
+show(procsync_teach.lock._try_lock_file)
+show(procsync_teach.lock._wait_lock_file)
+show(Lock.__getstate__)
+
+# %% [markdown]
+# - `acquire()` first asks without waiting (`LOCK_NB`: "non-blocking"). If it must wait
+#   and has no timeout, it sleeps in the kernel (`_wait_lock_file`) until the holder lets
+#   go. The kernel's wait cannot be given a timeout, so with a timeout the lock polls
+#   instead, with growing pauses.
+# - The kernel drops a process's file locks when that process ends, however it ends. A
+#   holder killed by `kill -9` cannot leave everyone else waiting.
+# - A `Lock` pickles as the *names* of its files (the lock file, and the trace file if
+#   it has one), so it can travel as an ordinary argument of a pool task; each process
+#   opens the file for itself on first use.
+
+# %% [markdown]
+# ## 6. What differs from `multiprocessing`, and why
+#
+# | | `multiprocessing` | `procsync_teach` | what it buys |
+# |---|---|---|---|
+# | jobs to workers | one task queue shared by all workers; idle workers compete for it under a shared lock | one pipe per worker; the dispatcher picks the worker | the pool knows which job each worker holds |
+# | results back | one result queue shared by all workers | the same pipe, back | a reply's pipe says who sent it |
+# | threads in your process | three: worker handler, task handler, result handler | one: the dispatcher | all the state in one place, read by one thread |
+# | worker killed mid-task | that task's `get()` waits forever | `WorkerDied`; a new worker takes the slot | no hang |
+# | `terminate()` | pending results never settle | each fails with `PoolTerminated` | no hang |
+# | `Lock` | a named semaphore with no owner; stays locked if its holder dies; children get it only by inheritance | a file locked with `flock`; the kernel frees it when the holder dies; pickles as its path | no hang; pass it to any task |
+# | functions sent | pickled *by name*; under spawn and forkserver a notebook function cannot be found | pickled *by value* with cloudpickle | notebook functions work everywhere |
+# | cost | a lock acquire is often no system call | a system call per acquire and release | (the price) |
+#
+# The thread count is easy to check:
+
+# %%
+before = threading.active_count()
+with Pool(2) as pool:
+    print("threads our Pool adds:            ", threading.active_count() - before)
+with multiprocessing.get_context(start_method()).Pool(2) as pool:
+    print("threads multiprocessing.Pool adds:", threading.active_count() - before)
+
+# %% [markdown]
+# ## 7. A live look at the dispatcher
+#
+# `repr(pool)` shows the pool's state as the dispatcher sees it: its lifecycle (`RUN`,
+# `CLOSE`, `TERMINATE`), how many workers hold a job (`busy`) and how many jobs wait for
+# one. First a quick `map` and a look before and after:
+
+# %%
+with Pool(2) as pool:
+    print("new:       ", pool)
+    print(pool.map(square, range(10)))
+    records = pool.records()
+print("after with:", pool)
+
+# %% [markdown]
+# Leaving the `with` block called `terminate()`. On the way, the pool kept one
+# `TaskRecord` per job, the raw material of the course's timelines:
+#
+# | field | meaning |
+# |---|---|
+# | `task` | the job's number in this pool (a `map` chunk is one job) |
+# | `worker` | the slot that ran it: 0 or 1 here; a replacement keeps the slot |
+# | `pid` | the worker process that ran it |
+# | `calls` | how many function calls the job held: the chunk's size |
+# | `submitted`, `started`, `finished` | times on the clock all processes share |
+# | `outcome` | `"ok"`, `"error"`, `"worker died"` or `"terminated"` |
+#
+# Times, pids and which worker took which chunk change from run to run, so we print only
+# what does not: the chunks and their outcomes. (Ten items on two workers: `map` aims at
+# four chunks per worker, so chunks of two.)
+
+# %%
+for record in sorted(records):  # sorted by task number
+    print(f"task {record.task}: {record.calls} calls, {record.outcome}")
+print("calls in all:", sum(record.calls for record in records))
+print("every job ran in slot 0 or 1:", {record.worker for record in records} <= {0, 1})
+
+# %% [markdown]
+# Now catch the dispatcher while it is busy. `sign_in_and_sleep(folder, seconds)` writes
+# its worker's pid into `folder`, then sleeps; `signed_in(folder, count)` waits until
+# `count` tasks have signed in. Three long tasks on two workers: two run, one waits.
+
+# %%
+with tempfile.TemporaryDirectory() as folder, Pool(2) as pool:
+    results = [pool.apply_async(sign_in_and_sleep, (folder, 60)) for _ in range(3)]
+    signed_in(folder, count=2)  # both workers have started a task
+    time.sleep(0.1)  # and the dispatcher has had a moment to write down who runs what
+    print("busy:      ", pool)
+    pool.close()
+    print("closed:    ", pool)
+    pool.terminate()
+    print("terminated:", pool)
+for result in results:
+    try:
+        result.get(timeout=5)
+    except Exception as error:
+        print(f"{type(error).__name__}: {error}")
+
+# %% [markdown]
+# `close()` only changed the state: the two tasks kept running and the third kept its
+# place in the queue. `terminate()` stopped the workers, and `_fail_unfinished` settled
+# every result, so none of the three `get()` calls could wait forever.
+
+# %% [markdown]
+# ## 8. Kill a worker in the middle of a task
+#
+# Section 4 promised that a dead worker costs only its own task. Let us check. The task
+# signs in with its pid, and we send that process `SIGKILL`, the signal the
+# out-of-memory killer sends. (The message below holds the dead worker's pid; the
+# course's tests replace any pid with `<pid>`.)
+
+# %%
+with tempfile.TemporaryDirectory() as folder, Pool(2) as pool:
+    lost = pool.apply_async(sign_in_and_sleep, (folder, 60))
+    [pid] = signed_in(folder)  # the worker that runs our task
+    os.kill(pid, signal.SIGKILL)
+    started = time.perf_counter()
+    try:
+        lost.get(timeout=5)
+    except WorkerDied as error:
+        waited = time.perf_counter() - started
+        died = error  # `error` itself is forgotten at the end of the except block
+        print(f"{type(error).__name__}: {error}")
+    print("answered in less than a second:", waited < 1)
+    print("slot:", died.worker, "| exit code:", died.exitcode)
+    print(pool.map(slow_square, range(10)))  # the pool serves on, with a new worker in slot 0
+    print(pool)
+    records = pool.records()
+
+# %% [markdown]
+# The pool answered at once, named the slot, the signal and the task, put a new worker
+# in slot 0 and went on: the `map` afterwards is complete and correct. The timeline
+# shows the lost task hatched, in the lane of the slot it died in, then the `map`'s
+# chunks. (Under spawn the new worker 0 takes a moment to start, so worker 1 may run
+# most of them.)
+
+# %%
+plot_task_timeline(records, title="Task 0 was lost when its worker was killed")
+plt.show()
+
+# %% [markdown]
+# ## 9. The same kill, with `multiprocessing.Pool`
+#
+# Now the standard library's pool, with the same start method and the same task. This
+# is why the helpers live in a module: `multiprocessing.Pool` sends a function by name,
+# so its workers must be able to import it (section 10 shows what happens otherwise).
+# We ask with a timeout, because without one `get()` would never return.
+
+# %%
+stdlib = multiprocessing.get_context(start_method())  # the method our pools use
+with tempfile.TemporaryDirectory() as folder, stdlib.Pool(2) as pool:
+    lost = pool.apply_async(sign_in_and_sleep, (folder, 60))
+    [pid] = signed_in(folder)
+    os.kill(pid, signal.SIGKILL)
+    try:
+        lost.get(timeout=1)
+    except multiprocessing.TimeoutError as error:
+        print("get(timeout=1) raised", type(error).__name__)
+    print("the pool still serves other tasks:", pool.apply_async(abs, (-3,)).get(timeout=10))
+print("after terminate(), is the lost task ready?", lost.ready())
+
+# %% [markdown]
+# `multiprocessing.Pool` replaced the dead worker too, but it had no record of which
+# job that worker held: the job left the shared queue when the worker took it, and the
+# result queue never hears of it again. Its `get()` waits forever, even after
+# `terminate()`.
+#
+# ⚠️ Do not try this with an *idle* worker. An idle `multiprocessing` worker waits on
+# the shared task queue while holding that queue's lock; killed, it never releases it,
+# and every later task, and `terminate()` itself, hang. Our pool has no shared queue,
+# so it has no such lock to lose.
+
+# %% [markdown]
+# ## 10. A function from this notebook, under spawn
+#
+# `cube` below lives only in this notebook. A spawned worker is a new interpreter that
+# never ran this notebook's cells. Spawn is the default start method on macOS and
+# Windows (and forkserver, which behaves the same here, is Linux's from Python 3.14),
+# so this is the common case, not a corner. Our pool does not mind:
+
+# %%
+def cube(x):
+    return x**3
+
+
+with Pool(2, context="spawn") as pool:
+    print(pool.map(cube, range(6)))
+
+# %% [markdown]
+# `multiprocessing.Pool` does mind. Its workers die trying to unpickle the job, the
+# pool starts new ones, which die too, and `map` never finishes. A worker writes its
+# error message to its standard error, which Jupyter sends to the server's log or to
+# whichever cell happens to run, depending on the setup; `children_stderr()` catches it
+# in a file instead, so that we can read it here.
+
+# %%
+with children_stderr() as worker_errors:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        cubes = pool.map_async(cube, range(6))
+        worker_errors.wait_for("AttributeError")  # until a worker has failed
+        try:
+            cubes.get(timeout=1)
+        except multiprocessing.TimeoutError as error:
+            print("map_async(...).get(timeout=1) raised", type(error).__name__)
+print("The workers wrote:")
+for line in worker_errors.matching("AttributeError"):
+    print("   ", line)
+
+# %% [markdown]
+# ## 11. What cloudpickle does
+#
+# Why does one pool find `cube` and the other not? The standard `pickle` writes a
+# function as a reference: a module name and a function name. Here is all of it:
+
+# %%
+by_name = pickle.dumps(cube)
+by_value = cloudpickle.dumps(cube)
+print(by_name)
+print("cloudpickle's is more than ten times bigger:", len(by_value) > 10 * len(by_name))
+print("it holds cube's bytecode:", cube.__code__.co_code in by_value)
+
+# %% [markdown]
+# `cloudpickle` writes the function itself: its bytecode, constants, argument names and
+# the globals it uses. Unpickle both in a fresh interpreter, as a spawned worker would,
+# and call the result with 3:
+
+# %%
+def call_in_fresh_python(pickled):
+    """Unpickle a function in a new interpreter and call it with 3; return what it said."""
+    code = "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); print(f(3))"
+    run = subprocess.run([sys.executable, "-c", code], input=pickled, capture_output=True,
+                         timeout=30)
+    return run.stdout.decode().strip() or run.stderr.decode().strip().splitlines()[-1]
+
+
+print("pickle:     ", call_in_fresh_python(by_name))
+print("cloudpickle:", call_in_fresh_python(by_value))
+
+# %% [markdown]
+# That `AttributeError` is the one the spawned workers wrote in section 10. Functions
+# from importable modules (`abs`, `sign_in_and_sleep`) still travel by name, with
+# cloudpickle too: it sends by value only what a new interpreter could not import.
+
+# %% [markdown]
+# ## Exercise 1: read the source
+#
+# Answer from the source shown above (or open more of it with `Pool??`):
+#
+# 1. Which thread runs the `callback` you give to `apply_async`: `"caller"` (the thread
+#    that called `apply_async`) or `"dispatcher"`? Follow `_receive` → `_settle` →
+#    `AsyncResult._finish`.
+# 2. A `map` cut its items into 8 chunks. How many replies do the workers send back in
+#    all?
+# 3. Which `Pool` method waits on the workers' sentinels and calls `_replace`? Give its
+#    name as a string.
+
+# %%
+callback_thread = ...  # "caller" or "dispatcher"
+replies_for_map = ...  # a number
+sentinel_watcher = ...  # a method name, such as "_settle"
+
+check_reading(callback_thread, replies_for_map, sentinel_watcher)
+
+# %% tags=["solution"]
+callback_thread = "dispatcher"
+replies_for_map = 8  # one reply per job, and a chunk is one job
+sentinel_watcher = "_dispatch_round"
+
+check_reading(callback_thread, replies_for_map, sentinel_watcher)
+
+# %% [markdown]
+# ## Exercise 2: lose a task on purpose
+#
+# Write `lost_task_error(pool)`: submit `sign_in_and_sleep` to `pool`, wait until it
+# signs in, kill the worker that runs it, and return the **type** of the exception that
+# `get()` raises (give `get()` a timeout of a few seconds). The check hands your function
+# a fresh pool, and also makes sure a worker really died and the pool still serves.
+
+# %%
+def lost_task_error(pool):
+    ...
+
+
+check_lost_task_error(lost_task_error)
+
+# %% tags=["solution"]
+def lost_task_error(pool):
+    with tempfile.TemporaryDirectory() as folder:
+        result = pool.apply_async(sign_in_and_sleep, (folder, 60))
+        [pid] = signed_in(folder)
+        os.kill(pid, signal.SIGKILL)
+        try:
+            result.get(timeout=5)
+        except Exception as error:
+            return type(error)
+
+
+check_lost_task_error(lost_task_error)
+
+# %% [markdown]
+# ## Key points
+#
+# - Our `Pool` is one dispatcher thread and one pipe per worker. The dispatcher alone
+#   hands out jobs, reads replies and watches sentinels, so it always knows which worker
+#   holds which job.
+# - A worker answers every job with exactly one reply `(ok, value)`; a job is one
+#   `apply` call or one `map` chunk.
+# - A worker killed mid-task fails only its task, with `WorkerDied`, and is replaced.
+#   `multiprocessing.Pool` loses the task silently: its `get()` waits forever, so always
+#   give `get()` a timeout there.
+# - `repr(pool)` shows the lifecycle state and the busy and waiting counts;
+#   `pool.records()` tells who ran each job, when, and how it ended.
+# - Our `Lock` is a file locked by the kernel, which frees it when its holder dies; it
+#   travels as a file name.
+# - `pickle` sends functions by name, which a spawned worker cannot resolve for a
+#   notebook function; cloudpickle sends them by value.
+#
+# Open `procsync_teach/pool.py` in an editor and read the rest: you know its plan now.
+#
+# **Next:** [07 · Pitfalls →](07_pitfalls.ipynb)

@@ -1,0 +1,72 @@
+"""Faults injected while a pool works: the caller hears of it fast, and nothing is lost.
+
+The cases ``test_pool_robust.py`` does not already cover: a worker killed during a ``map``
+of many chunks, and a ``terminate()`` with thousands of tasks still waiting (twice, then
+``join()``). Each runs under every start method, and each ends with nothing left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from procsync_teach import Pool, PoolTerminated, WorkerDied
+from tests.conftest import leak_snapshot
+from tests.helpers import square
+from tests.robust_helpers import announce_and_sleep
+
+WAIT = 10  # seconds: the most any single wait below may take before the test fails
+
+
+@pytest.fixture(scope="module")
+def warmed_up(start_method):
+    """Run one pool first: forkserver's server and the resource tracker stay for good."""
+    with Pool(2, context=start_method) as pool:
+        pool.map(square, range(4))
+    return start_method
+
+
+def busy_pids(folder, count, deadline):
+    """The pids of the first ``count`` workers to announce a task in ``folder``."""
+    while len(pids := [int(p) for p in os.listdir(folder) if p.isdigit()]) < count:
+        assert time.monotonic() < deadline, "the workers never started their tasks"
+        time.sleep(0.01)
+    return pids
+
+
+def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
+    before = leak_snapshot()
+    with Pool(2, context=warmed_up) as pool:
+        result = pool.starmap_async(announce_and_sleep, [(str(tmp_path), 0.05)] * 40,
+                                    chunksize=2)
+        victim = busy_pids(tmp_path, 1, time.monotonic() + WAIT)[0]
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        with pytest.raises(WorkerDied) as died:
+            result.get(timeout=WAIT)
+        assert time.monotonic() - killed_at < 3  # liveness: told within seconds, not never
+        assert died.value.pid == victim and died.value.exitcode == -signal.SIGKILL
+        assert pool.map(square, range(100), chunksize=3) == [n * n for n in range(100)]
+    assert leak_snapshot() == before
+
+
+def test_terminate_with_ten_thousand_tasks_waiting(warmed_up):
+    before = leak_snapshot()
+    pool = Pool(2, context=warmed_up)
+    results = [pool.apply_async(square, (n,)) for n in range(10_000)]
+    pool.terminate()
+    pool.terminate()  # a second terminate is harmless
+    pool.join()  # and so is join after terminate
+    outcomes = {"ok": 0, "terminated": 0}
+    for n, result in enumerate(results):
+        assert result.ready()  # every one settled: no get() below can wait
+        try:
+            assert result.get(timeout=0) == n * n
+            outcomes["ok"] += 1
+        except PoolTerminated:
+            outcomes["terminated"] += 1
+    assert sum(outcomes.values()) == 10_000 and outcomes["terminated"] > 0
+    assert leak_snapshot() == before

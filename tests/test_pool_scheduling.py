@@ -1,0 +1,81 @@
+"""Who gets which job: idle workers first, map chunks lined up, nothing lost on a death."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from procsync_teach import Pool, WorkerDied, now
+from tests.helpers import slow
+
+
+def test_an_apply_job_waits_for_an_idle_worker_never_behind_a_long_task():
+    with Pool(2, context="fork") as pool:
+        since = now()
+        long = pool.apply_async(slow, (1.0, "long"))
+        short = [pool.apply_async(slow, (0.05, n)) for n in range(3)]
+        assert [r.get(timeout=10) for r in short] == [0, 1, 2]
+        assert not long.ready()  # all three ran beside the long task, none behind it
+        long.get(timeout=10)
+        records = {r.task: r for r in pool.records(since=since)}
+    first = min(records)
+    assert {records[first + n].worker for n in (1, 2, 3)} == {1 - records[first].worker}
+
+
+def test_map_chunks_are_shared_evenly_between_the_workers():
+    with Pool(2, context="fork") as pool:
+        since = now()
+        pool.map(slow, [0.01] * 40, chunksize=1)
+        per_worker = [r.worker for r in pool.records(since=since)]
+    assert sorted(set(per_worker)) == [0, 1]
+    assert min(per_worker.count(0), per_worker.count(1)) >= 10
+
+
+def test_a_death_fails_only_the_running_chunk_and_reruns_those_lined_up(tmp_path):
+    with Pool(2, context="fork") as pool:
+        items = list(range(30))
+        results = pool.imap(_announce_item, [(str(tmp_path), n) for n in items], chunksize=1)
+        first = results.next(timeout=10)
+        deadline = time.monotonic() + 10
+        while not any(p.name.isdigit() and int(p.name) != first[1] for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline, "no second worker started"
+            time.sleep(0.01)
+        victim = next(int(p.name) for p in tmp_path.iterdir()
+                      if p.name.isdigit() and int(p.name) != first[1])
+        os.kill(victim, signal.SIGKILL)
+        outcomes = [first]
+        for _ in items[1:]:
+            try:
+                outcomes.append(results.next(timeout=10))
+            except WorkerDied as error:
+                outcomes.append(error)
+    died = [o for o in outcomes if isinstance(o, WorkerDied)]
+    assert len(died) == 1 and died[0].pid == victim
+    assert sorted(o[0] for o in outcomes if not isinstance(o, WorkerDied)) == [
+        n for n in items if n not in _lost(outcomes, items)
+    ]
+
+
+def _announce_item(pair):
+    folder, item = pair
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    time.sleep(0.03)
+    return item, os.getpid()
+
+
+def _lost(outcomes, items):
+    """The item whose place in the (ordered) results holds the WorkerDied error."""
+    return [item for item, o in zip(items, outcomes, strict=True) if isinstance(o, WorkerDied)]
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_a_worker_gets_no_more_jobs_than_maxtasksperchild(limit):
+    with Pool(1, maxtasksperchild=limit, context="fork") as pool:
+        since = now()
+        assert pool.map(abs, range(-12, 0), chunksize=1) == list(range(12, 0, -1))
+        pids = [r.pid for r in pool.records(since=since)]
+    assert all(pids.count(pid) <= limit for pid in set(pids))
+    assert len(set(pids)) == -(-12 // limit)

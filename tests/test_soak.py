@@ -1,0 +1,115 @@
+"""Soak: many pools, many locks, many tasks; exact results and nothing accumulates.
+
+Kept short enough for every test run (about half a minute): 200 pool lifetimes, 300
+locks and more than 200,000 tasks through one pool, under the course's start method.
+Afterwards the counts of child processes, file descriptors, threads and ``/dev/shm``
+entries are back where they started, and repeating the tasks grows the process by less
+than 30 MB.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+
+import pytest
+
+from procsync_teach import Lock, Pool, start_method
+from tests.conftest import leak_snapshot
+from tests.helpers import square
+from tests.robust_helpers import use_lock
+
+METHOD = start_method()
+
+
+def shm_entries() -> int | None:
+    try:
+        return len(os.listdir("/dev/shm"))
+    except FileNotFoundError:
+        return None
+
+
+def resident_megabytes() -> float:
+    """This process's memory in use now (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except FileNotFoundError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    with Pool(2, context=METHOD) as pool:  # warm up: first-use resources stay for good
+        pool.map(square, range(10))
+    gc.collect()
+    return leak_snapshot(), shm_entries()
+
+
+def assert_back_to(baseline):
+    gc.collect()
+    snapshot, shm = baseline
+    assert leak_snapshot() == snapshot
+    assert shm_entries() == shm
+
+
+def grows_by(workload, rounds=3) -> float:
+    """Megabytes the process grows by over ``rounds`` more runs of ``workload``.
+
+    The first run is not counted: it fills Python's memory pools and caches, which
+    then stay. A leak is what keeps growing after that.
+    """
+    workload()
+    gc.collect()
+    before = resident_megabytes()
+    for _ in range(rounds):
+        workload()
+    gc.collect()
+    return resident_megabytes() - before
+
+
+@pytest.mark.timeout(600)
+def test_two_hundred_pool_lifetimes(baseline):
+    for lifetime in range(200):
+        pool = Pool(2, context=METHOD)
+        items = range(lifetime % 7 + 1)
+        assert pool.map(square, items) == [n * n for n in items]
+        if lifetime % 2:
+            pool.close()
+        else:
+            pool.terminate()
+        pool.join()
+    assert_back_to(baseline)
+
+
+@pytest.mark.timeout(600)
+def test_three_hundred_locks(baseline):
+    with Pool(2, context=METHOD) as pool:
+        for batch in range(30):
+            locks = [Lock(trace=batch % 2 == 0) for _ in range(10)]
+            pids = pool.map(use_lock, locks, chunksize=1)
+            assert len(pids) == 10 and os.getpid() not in pids
+            for lock in locks:
+                with lock:
+                    pass
+            del locks, lock  # dropping a Lock closes its file and removes it
+    assert_back_to(baseline)
+
+
+@pytest.mark.timeout(600)
+def test_two_hundred_thousand_tasks_through_one_pool(baseline):
+    squares = [n * n for n in range(50_000)]
+    with Pool(2, context=METHOD) as pool:
+
+        def fifty_thousand_tasks():
+            assert pool.map(square, range(50_000)) == squares
+            assert sorted(pool.imap_unordered(square, range(20_000), chunksize=200)) == squares[
+                :20_000]
+            results = [pool.apply_async(square, (n,)) for n in range(5_000)]
+            assert [r.get(timeout=60) for r in results] == squares[:5_000]
+
+        # 1 + 3 rounds of 75,000 tasks, with a map of 50,000 first: 350,000 tasks in all
+        assert pool.map(square, range(50_000)) == squares
+        assert grows_by(fifty_thousand_tasks) < 30
+    assert_back_to(baseline)
