@@ -221,10 +221,12 @@ class Lock:
     def _lock_file(self, deadline: float | None) -> bool:
         """Take the file lock, waiting until ``deadline`` (None: for as long as it takes)."""
         fd = self._open()
+        # Asking without waiting first is cheaper, when the lock is free, and even when
+        # it is held: a hold of microseconds is often over by the time we ask.
+        if _try_lock_file(fd):
+            return True
         if deadline is None and _wait_lock_file is not None:
             _wait_lock_file(fd)  # the kernel wakes us when the holder lets go
-            return True
-        if _try_lock_file(fd):
             return True
         # A kernel wait cannot be given a timeout, so poll, backing off from 50 us
         # to 5 ms: quick to notice a short hold, cheap while a long one lasts.

@@ -207,11 +207,16 @@ show(Lock.__getstate__)
 # The thread count is easy to check:
 
 # %%
-before = threading.active_count()
+def new_threads(before):
+    """Threads running now that were not running before (older ones may come and go)."""
+    return len(set(threading.enumerate()) - before)
+
+
+before = set(threading.enumerate())
 with Pool(2) as pool:
-    print("threads our Pool adds:            ", threading.active_count() - before)
+    print("threads our Pool adds:            ", new_threads(before))
 with multiprocessing.get_context(start_method()).Pool(2) as pool:
-    print("threads multiprocessing.Pool adds:", threading.active_count() - before)
+    print("threads multiprocessing.Pool adds:", new_threads(before))
 
 # %% [markdown]
 # ## 7. A live look at the dispatcher

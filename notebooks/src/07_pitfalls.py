@@ -501,7 +501,7 @@ if __name__ == "__main__":
             for worker in workers:
                 worker.join(1)  # a worker that got the Ctrl-C too ends now
             ended = sum(worker.exitcode is not None for worker in workers)
-            print("workers ended by the Ctrl-C:", ended)
+            print("workers ended by the Ctrl-C:", "some" if ended else "none")
             raise
 """
 
@@ -510,11 +510,12 @@ for import_pool in ("from multiprocessing import Pool", "from procsync_teach imp
                      ctrl_c_after="both workers busy")
     print(import_pool)
     print("  exited with KeyboardInterrupt:", run.stderr.rstrip().endswith("KeyboardInterrupt"))
-    print("  tracebacks printed:", run.stderr.count("Traceback (most recent call last)"))
+    tracebacks = run.stderr.count("Traceback (most recent call last)")
+    print("  tracebacks printed:", "the parent's only" if tracebacks == 1 else "the workers' too")
     print("  " + run.stdout.splitlines()[-1])
 
 # %% [markdown]
-# The standard library's run printed three tracebacks (the parent's and one per worker),
+# The standard library's run printed the workers' tracebacks as well as the parent's,
 # and its workers died before the parent could decide anything. Ours printed one: the
 # parent's, the one that says where the program was when you pressed Ctrl-C.
 #
