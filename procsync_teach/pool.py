@@ -49,6 +49,7 @@ import atexit
 import itertools
 import operator
 import os
+import selectors
 import signal
 import sys
 import threading
@@ -177,6 +178,7 @@ class Pool:
         self._feeders = 0  # imap input threads still running
         self._wakeup_reader, self._wakeup_writer = Pipe(duplex=False)
         self._woken = False  # a wake-up byte is in the pipe, unread
+        self._watcher = _Watcher()
         # Workers are started before the dispatcher thread: forking a process that
         # runs threads is unsafe (Python 3.12 warns about it).
         self._workers = [self._start_worker(slot) for slot in range(processes)]
@@ -434,6 +436,7 @@ class Pool:
         finally:
             self._stop_workers()
             self._fail_unfinished()
+            self._watcher.forget()
             with self._lock:
                 self._woken = True  # nobody writes to the wake-up pipe any more
                 self._wakeup_reader.close()
@@ -451,7 +454,7 @@ class Pool:
             return False
         replies = {worker.connection: worker for worker in self._workers if worker.pipe_open}
         deaths = {worker.process.sentinel: worker for worker in self._workers}
-        ready = wait([self._wakeup_reader, *replies, *deaths])
+        ready = self._watcher.wait([self._wakeup_reader, *replies, *deaths])
         if self._wakeup_reader in ready:
             self._read_wakeup()
         for thing in ready:  # replies first: a worker may reply, then exit
@@ -497,6 +500,7 @@ class Pool:
             worker.jobs.pop()
             self._waiting.appendleft(job)
             worker.pipe_open = False
+            self._watcher.forget()
 
     def _may_take(self, worker: _Worker) -> bool:
         """Is the worker alive and willing? It exits after ``maxtasksperchild`` jobs."""
@@ -509,6 +513,7 @@ class Pool:
             data = worker.connection.recv_bytes()
         except (EOFError, OSError):  # the worker is gone; its sentinel will say how
             worker.pipe_open = False
+            self._watcher.forget()
             return
         job = worker.jobs.popleft() if worker.jobs else None
         worker.jobs_done += 1
@@ -569,6 +574,7 @@ class Pool:
         """A worker's process ended: fail its job, if any, and start a new worker in its slot."""
         while worker.pipe_open and worker.connection.poll():
             self._receive(worker)  # its last replies came just before it exited
+        self._watcher.forget()
         code = self._reap(worker)
         if worker.jobs:
             lost = worker.jobs.popleft()  # the one it was running; the others never started
@@ -641,6 +647,35 @@ class Pool:
             unsent, self._waiting = list(self._waiting), deque()
         for job in unsent:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
+
+
+class _Watcher:
+    """Waits until one of the pool's pipes or sentinels is ready to be read.
+
+    It does what ``multiprocessing.connection.wait`` does, which builds a new selector
+    on every call. The dispatcher waits once per reply, on the same pipes and sentinels
+    nearly every time, so on POSIX the selector is kept until the pool says the set has
+    changed (``forget()``: a worker died or was replaced). Windows has no selector for
+    pipes, so there it simply calls ``wait``.
+    """
+
+    def __init__(self) -> None:
+        self._selector: selectors.BaseSelector | None = None
+
+    def wait(self, things: list) -> list:
+        if sys.platform == "win32":  # pragma: no cover - Windows only
+            return wait(things)
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+            for thing in things:
+                self._selector.register(thing, selectors.EVENT_READ)
+        return [key.fileobj for key, _ in self._selector.select()]
+
+    def forget(self) -> None:
+        """The things to watch have changed: build a new selector next time."""
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
 
 
 def _signal_name(number: int) -> str:
