@@ -40,3 +40,9 @@ def hint(advice: str) -> Verdict:
 def not_done() -> Verdict:
     """The verdict for an exercise still holding its placeholder (``...``)."""
     return hint("replace the `...` in the exercise cell with your code, then run it again.")
+
+
+def method_name(answer: object) -> str:
+    """The bare method name in an answer: "pool.close()", "Close" or Pool.close -> "close"."""
+    name = getattr(answer, "__name__", answer)
+    return str(name).strip().lower().removesuffix("()").rpartition(".")[2]

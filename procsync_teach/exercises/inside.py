@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 from ..errors import WorkerDied
 from ..pool import Pool
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, hint, method_name, not_done
 
 # -- helpers for the experiments --------------------------------------------------------
 
@@ -131,12 +131,6 @@ def children_stderr() -> Iterator[StderrLines]:
 # -- exercise 1: reading the source ------------------------------------------------------
 
 
-def _method_name(answer: object) -> str:
-    """'Pool._replace', '_replace()', Pool._replace, ... -> '_replace'."""
-    name = getattr(answer, "__name__", answer)
-    return str(name).strip().rstrip("()").rpartition(".")[2]
-
-
 def check_reading(callback_thread: object, replies_for_map: object,
                   sentinel_watcher: object) -> Verdict:
     """Check three answers found by reading ``pool.py`` and ``worker.py``.
@@ -163,7 +157,7 @@ def check_reading(callback_thread: object, replies_for_map: object,
             "question 2: a worker answers every job with exactly one reply (see run_worker), "
             "and map sends one job per chunk, whatever the number of items."
         )
-    method = _method_name(sentinel_watcher)
+    method = method_name(sentinel_watcher)
     if method == "_replace":
         return hint(
             "question 3: _replace handles a death, but which method calls it? Look for "

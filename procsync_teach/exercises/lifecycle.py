@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from procsync_teach.errors import PoolTerminated, TimeoutError
-from procsync_teach.exercises import Verdict, correct, hint, not_done
+from procsync_teach.exercises import Verdict, correct, hint, method_name, not_done
 from procsync_teach.exercises.pools import _after_pause
 from procsync_teach.pool import Pool
 
@@ -123,13 +123,6 @@ def check_get_or_default(get_or_default: Callable[[Any, float, Any], Any]) -> Ve
                    "still raise. The slow task kept running after you gave up.")
 
 
-def _step_name(step: Any) -> str:
-    """Turn "pool.close()", "Close" or Pool.close into "close"."""
-    if callable(step) and hasattr(step, "__name__"):
-        return step.__name__
-    return str(step).strip().lower().removeprefix("pool.").removesuffix("()")
-
-
 def check_shutdown_order(steps: Sequence[Any]) -> Verdict:
     """Check an order of steps that collects every result and leaves no worker running.
 
@@ -141,7 +134,7 @@ def check_shutdown_order(steps: Sequence[Any]) -> Verdict:
         return not_done()
     if isinstance(steps, str) or not isinstance(steps, Sequence):
         return hint('give a list of step names, e.g. ["submit", ...].')
-    names = [_step_name(step) for step in steps]
+    names = [method_name(step) for step in steps]
     unknown = [name for name in names if name not in STEPS]
     if unknown:
         return hint(f"{unknown[0]!r} is not a step; use {', '.join(map(repr, STEPS))}.")

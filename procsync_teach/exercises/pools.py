@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from procsync_teach.exercises import Verdict, correct, hint, not_done
+from procsync_teach.exercises import Verdict, correct, hint, method_name, not_done
 from procsync_teach.pool import Pool
 
 #: The numbers the check hands to the learner's ``collect_squares``.
@@ -123,15 +123,6 @@ def check_collect_squares(collect_squares: Callable[[Any, list[int]], list[int]]
                    "the tasks finish, so sort the list if the order matters.")
 
 
-def _method_name(answer: Any) -> str:
-    """Turn "pool.apply()", "apply" or Pool.apply into "apply"."""
-    if callable(answer) and hasattr(answer, "__name__"):
-        return answer.__name__
-    text = str(answer).strip().lower()
-    text = text.removeprefix("pool.").removesuffix("()")
-    return text
-
-
 def check_method_choices(choices: dict[str, Any]) -> Verdict:
     """Check the method chosen for each scenario: a dict such as ``{"A": "apply", ...}``."""
     if not isinstance(choices, dict):
@@ -143,7 +134,7 @@ def check_method_choices(choices: dict[str, Any]) -> Verdict:
     if missing:
         return hint(f"choose a method for scenario {', '.join(missing)} too.")
     for letter, right in RIGHT_METHODS.items():
-        chosen = _method_name(choices[letter])
+        chosen = method_name(choices[letter])
         if chosen not in RIGHT_METHODS.values():
             return hint(f"scenario {letter}: {chosen!r} is not one of apply, apply_async, "
                         "map, map_async.")
