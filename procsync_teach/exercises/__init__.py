@@ -46,3 +46,14 @@ def method_name(answer: object) -> str:
     """The bare method name in an answer: "pool.close()", "Close" or Pool.close -> "close"."""
     name = getattr(answer, "__name__", answer)
     return str(name).strip().lower().removesuffix("()").rpartition(".")[2]
+
+
+def letters(answer: object) -> set[str] | None:
+    """The letters a learner chose: {"A", "C"}, ["a", "c"], "A, C" and "AC" all mean
+    {"A", "C"}. None if the answer is not a collection of letters at all."""
+    if isinstance(answer, str):
+        answer = answer.replace(",", "").replace(" ", "")
+    try:
+        return {str(letter).strip().upper() for letter in answer}
+    except TypeError:
+        return None

@@ -15,7 +15,7 @@ from ..capture import Capture, capture_output
 from ..clock import now
 from ..lock import Lock, LockHold
 from ..process import Process
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, hint, letters, not_done
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -153,30 +153,27 @@ def check_possible_outputs(answer: Iterable[str]) -> Verdict:
     """
     if answer is Ellipsis:
         return not_done()
-    if isinstance(answer, str):  # "AB", "A B" and "A, B" all mean {"A", "B"}
-        answer = answer.replace(",", "").replace(" ", "")
-    try:
-        letters = {str(letter).strip().upper() for letter in answer}
-    except TypeError:
+    chosen = letters(answer)
+    if chosen is None:
         return hint('give a set of letters, such as {"A", "C"}.')
-    unknown = letters - set(SCREENS)
+    unknown = chosen - set(SCREENS)
     if unknown:
         return hint(f"choose among A, B, C and D (not {', '.join(sorted(unknown))}).")
-    if "C" in letters:
+    if "C" in chosen:
         return hint(
             "in C, words of two lines are mixed. While one process holds the lock, no other "
             "can print, so a line is never cut into."
         )
-    if "D" in letters:
+    if "D" in chosen:
         return hint(
             "in D a line is missing. A lock makes processes wait their turn; it never skips "
             "one, so every process prints its line."
         )
-    if "A" not in letters:
+    if "A" not in chosen:
         return hint(
             "the processes were started in the order 0, 1, 2: can they take the lock in that order?"
         )
-    if "B" not in letters:
+    if "B" not in chosen:
         return hint(
             "is the order fixed? The lock lets one process in at a time, but which one goes "
             "first is decided by the operating system's scheduler, not by the lock."

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import PoolTerminated
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, hint, letters, not_done
 
 # -- running a script in a process of its own ---------------------------------------------
 
@@ -147,19 +147,16 @@ def check_needs_guard(answer: set[str]) -> Verdict:
     of an ``if __name__ == "__main__":`` guard."""
     if answer is ...:
         return not_done()
-    if isinstance(answer, str):
-        answer = set(answer.replace(",", " ").split())
-    try:
-        letters = {str(letter).strip().upper() for letter in answer}
-    except TypeError:
+    chosen = letters(answer)
+    if chosen is None:
         return hint('answer with a set of letters, for example {"A", "C"}.')
-    unknown = letters - set(_WHY)
+    unknown = chosen - set(_WHY)
     if unknown:
         return hint(f"there are only scripts A, B, C and D, not {', '.join(sorted(unknown))}.")
-    extra = sorted(letters - NEED_GUARD)
+    extra = sorted(chosen - NEED_GUARD)
     if extra:
         return hint(f"{_WHY[extra[0]]}: a child can import it safely.")
-    missing = sorted(NEED_GUARD - letters)
+    missing = sorted(NEED_GUARD - chosen)
     if missing == ["D"]:
         return hint("look at D again: which line runs when a child imports the script?")
     if missing:
