@@ -16,11 +16,14 @@ go. Three properties follow, and they are why this primitive was chosen:
 3. **Each process opens the file itself.** A file lock belongs to an *open file*, not
    to a path; a descriptor inherited through ``fork`` is the same open file as the
    parent's, and two holders of the same open file do not exclude each other. So every
-   process (and every unpickled copy) opens its own descriptor, on first use.
+   process (and every unpickled copy) opens its own descriptor, on first use; a hook
+   that runs in every forked child resets the copies it inherited.
 
 The cost: two system calls per acquire and release, where ``multiprocessing.Lock``
-usually needs none: measured on a 2-core Linux machine, about 2.5 µs per pair against
-0.1 µs, half of it the bare ``flock`` calls. ``benchmarks/compare.py`` measures it.
+usually needs none: measured on a 2-core Linux machine, about 2.7 µs per pair against
+0.2 µs, two thirds of it the bare ``flock`` calls. With two processes taking turns,
+the gap narrows: both locks then spend their time waking the other process.
+``benchmarks/compare.py`` measures both.
 
 Threads in one process share the process's file locks, so a ``threading.Lock``
 inside each copy keeps two threads of one process apart as well.
@@ -121,12 +124,16 @@ class Lock:
         self._start_in_this_process()
 
     def _start_in_this_process(self) -> None:
-        """Set up the state that is private to one process: descriptor, thread lock."""
-        self._pid = os.getpid()
+        """Set up the state that is private to one process: descriptor, thread lock.
+
+        Called when the Lock is made or unpickled, and in a child just after a fork
+        (see :func:`_start_again_in_forked_child`).
+        """
         self._fd: int | None = None  # opened on first use, closed when dropped
         self._threads = threading.Lock()  # keeps threads of this process apart
         self._held = False  # does this process hold the lock now?
         self._acquired_at = 0.0
+        _live_locks.add(self)
 
     # -- pickling: a Lock travels as the names of its files ---------------------
 
@@ -138,7 +145,7 @@ class Lock:
         self._start_in_this_process()
 
     def __repr__(self) -> str:
-        state = "held by this process" if self._held and self._pid == os.getpid() else "free here"
+        state = "held by this process" if self._held else "free here"
         return f"<procsync_teach.Lock {state}{', traced' if self._trace_path else ''}>"
 
     # -- the operations ------------------------------------------------------------
@@ -154,12 +161,15 @@ class Lock:
         Returns:
             True if this call took the lock, False if it gave up.
         """
-        self._follow_fork()
         if not block:
             timeout = 0.0
-        deadline = None if timeout is None else now() + max(timeout, 0.0)
-        if not self._threads.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
-            return False
+        if timeout is None:
+            deadline = None
+            self._threads.acquire()
+        else:
+            deadline = now() + max(timeout, 0.0)
+            if not self._threads.acquire(True, max(timeout, 0.0)):
+                return False
         try:
             got_it = self._lock_file(deadline)
         except BaseException:
@@ -180,7 +190,6 @@ class Lock:
             ValueError: this process does not hold the lock (the stdlib raises
                 ValueError too when a lock is released more often than acquired).
         """
-        self._follow_fork()
         if not self._held:
             raise ValueError(
                 "release() of a Lock that this process does not hold: "
@@ -214,14 +223,9 @@ class Lock:
 
     # -- the mechanism -------------------------------------------------------------
 
-    def _follow_fork(self) -> None:
-        """After a fork, the child must not use the parent's descriptor (see module doc)."""
-        if self._pid != os.getpid():
-            self._start_in_this_process()
-
     def _lock_file(self, deadline: float | None) -> bool:
         """Take the file lock, waiting until ``deadline`` (None: for as long as it takes)."""
-        fd = self._open()
+        fd = self._fd if self._fd is not None else self._open()
         # Asking without waiting first is cheaper, when the lock is free, and even when
         # it is held: a hold of microseconds is often over by the time we ask.
         if _try_lock_file(fd):
@@ -240,16 +244,15 @@ class Lock:
         return False
 
     def _open(self) -> int:
-        if self._fd is None:
-            try:
-                self._fd = os.open(self._path, os.O_RDWR)
-            except FileNotFoundError:
-                raise RuntimeError(
-                    f"this Lock's file {self._path} is gone: the process that created the "
-                    "Lock has exited or dropped it. Keep the Lock alive in the parent while "
-                    "other processes use it."
-                ) from None
-            weakref.finalize(self, os.close, self._fd)
+        try:
+            self._fd = os.open(self._path, os.O_RDWR)
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"this Lock's file {self._path} is gone: the process that created the "
+                "Lock has exited or dropped it. Keep the Lock alive in the parent while "
+                "other processes use it."
+            ) from None
+        weakref.finalize(self, os.close, self._fd)
         return self._fd
 
     def _record_hold(self, acquired: float, released: float) -> None:
@@ -259,6 +262,22 @@ class Lock:
             os.write(fd, record)
         finally:
             os.close(fd)
+
+
+# Every Lock in this process, so that a forked child can give each its own descriptor.
+_live_locks: weakref.WeakSet[Lock] = weakref.WeakSet()
+
+
+def _start_again_in_forked_child() -> None:
+    # A forked child inherits the parent's Locks with the parent's descriptors: the
+    # same open file, which would not exclude the parent (see the module docstring).
+    # Each is reset here, and opens a descriptor of its own on first use.
+    for lock in list(_live_locks):
+        lock._start_in_this_process()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_start_again_in_forked_child)
 
 
 def _remove_files(creator_pid: int, *paths: str | None) -> None:

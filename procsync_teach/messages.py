@@ -2,31 +2,53 @@
 
 Only two kinds of message cross the pipe between the pool and a worker:
 
-* a :class:`Job`, from the pool to an idle worker: "call this function on these
-  arguments"; an empty message (``b""``) instead means "stop";
-* a :class:`Reply`, from the worker back: ``(ok, value)`` plus when the work started
-  and finished, where ``value`` is the list of results, or the error if ``ok`` is False;
-  or, once, :class:`InitializerFailed`, if the worker could not even get ready.
+* from the pool to a worker, a list of :class:`Job` records: "call this function on
+  these arguments", and maybe the jobs lined up behind it; an empty message (``b""``)
+  instead means "stop";
+* from a worker back, one :class:`Reply` per job: ``(ok, value)`` plus when the work
+  started and finished, where ``value`` is the list of results, or the error if ``ok``
+  is False; or, once, :class:`InitializerFailed`, if the worker could not even get ready.
 
-Messages are pickled with **cloudpickle**. The standard ``pickle`` sends a function by
-*name* ("the function ``square`` in module ``__main__``"), and a worker started with
-spawn or forkserver has no ``__main__.square`` if ``square`` was defined in a notebook
-cell: the task fails or, in ``multiprocessing.Pool``, hangs. cloudpickle sends such
-functions (and lambdas) by *value*, their code included; functions that live in an
-importable module still go by name, as cheaply as with ``pickle``.
+Everything is pickled by :func:`dumps`, which picks between two picklers. The standard
+``pickle`` is written in C and is fast, but it sends a function or a class by *name*
+("the function ``square`` in module ``__main__``"), and a worker started with spawn or
+forkserver has no ``__main__.square`` if ``square`` was defined in a notebook cell: the
+task fails or, in ``multiprocessing.Pool``, hangs. **cloudpickle** sends such functions
+(and lambdas) by *value*, their code included, but it is written in Python and costs
+several microseconds more per message, which a map of thousands of tiny tasks feels.
+So :func:`dumps` tries ``pickle`` first, and turns to cloudpickle only when ``pickle``
+fails or names something in ``__main__``.
+
+On the pipe, a job or a reply travels as a plain tuple: ``pickle`` writes a tuple of
+numbers, strings and bytes in well under a microsecond, a named class several times slower.
 """
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, NamedTuple
 
 import cloudpickle
 
-dumps = cloudpickle.dumps
-loads = cloudpickle.loads
+loads = pickle.loads
 
 #: The message that tells a worker to finish.
 STOP = b""
+
+
+def dumps(thing: Any) -> bytes:
+    """Pickle ``thing`` so that any worker can unpickle it, whatever its start method.
+
+    Raises whatever cloudpickle raises for a thing that cannot be pickled at all
+    (an open file, a thread lock, ...).
+    """
+    try:
+        pickled = pickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a lambda, a function defined inside a function, ...
+        return cloudpickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
+    if b"__main__" in pickled:  # a name a spawned worker may not know: send the value
+        return cloudpickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
+    return pickled
 
 
 class Job(NamedTuple):
@@ -34,18 +56,17 @@ class Job(NamedTuple):
 
     ``apply`` sends a job with one call; ``map`` splits its items into chunks and
     sends a job per chunk, so that one message carries many calls. ``kind`` says how
-    to make the calls from ``arguments``:
+    to make the calls from the unpickled ``arguments``:
 
-    * ``"apply"``: ``arguments`` is one tuple; the job makes ``function(*arguments, **keywords)``;
-    * ``"map"``: a list of items; ``[function(item) for item in arguments]``;
-    * ``"starmap"``: a list of tuples; ``[function(*item) for item in arguments]``.
+    * ``"apply"``: ``(args, kwds)``; the job makes ``function(*args, **kwds)``;
+    * ``"map"``: a list of items; ``[function(item) for item in items]``;
+    * ``"starmap"``: a list of tuples; ``[function(*item) for item in items]``.
     """
 
     job_id: int  # e.g. 17, unique within its pool
-    function: bytes  # the pickled function, pickled once however many chunks share it
+    function: bytes | None  # the pickled function; None: the same as this worker's last job
     kind: str  # "apply", "map" or "starmap"
-    arguments: Any  # e.g. (10,) for apply; [0, 1, 2] for a map chunk
-    keywords: dict[str, Any]  # apply's kwds; {} otherwise
+    arguments: bytes  # pickled by the caller, e.g. ((10,), {}) for apply; [0, 1, 2] for map
 
 
 class Reply(NamedTuple):
@@ -67,3 +88,24 @@ class InitializerFailed(NamedTuple):
 
     error: BaseException
     traceback_text: str
+
+
+def pack_jobs(jobs: list[Job]) -> bytes:
+    """The message that sends ``jobs`` to a worker, to be run in that order."""
+    return pickle.dumps([tuple(job) for job in jobs], pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_jobs(message: bytes) -> list[Job]:
+    """The jobs in a message made by :func:`pack_jobs`."""
+    return [Job(*fields) for fields in loads(message)]
+
+
+def pack_reply(reply: Reply) -> bytes:
+    """The message that answers one job. Raises if the value cannot be pickled."""
+    return dumps(tuple(reply))
+
+
+def unpack_reply(message: bytes) -> Reply | InitializerFailed:
+    """What a worker sent: a :class:`Reply` or, once, :class:`InitializerFailed`."""
+    unpacked = loads(message)
+    return unpacked if isinstance(unpacked, InitializerFailed) else Reply(*unpacked)

@@ -23,8 +23,10 @@ What happens on ``apply_async(f, (x,))``, step by step:
    such as an unpicklable argument raises right here, in the caller), puts the job
    on the waiting queue and wakes the dispatcher. It returns an :class:`AsyncResult`.
 2. The dispatcher finds an idle worker and sends it the job down that worker's
-   own pipe. Each worker answers its jobs in order and holds at most two (one running,
-   and for ``map`` one chunk lined up behind it), so the pool always knows who runs what.
+   own pipe. Each worker answers its jobs in order, one reply per job, and the pool
+   writes down which jobs it sent to whom, so it always knows who runs what. (For a
+   ``map`` of quick tasks a worker also gets a few chunks lined up behind the one it
+   runs: see :data:`LINE_UP_JOBS`.)
 3. The worker runs ``f(x)`` and sends back ``(ok, value)`` and the times it started
    and finished.
 4. The dispatcher records the task for the course's timelines, settles the
@@ -49,7 +51,6 @@ import atexit
 import itertools
 import operator
 import os
-import selectors
 import signal
 import sys
 import threading
@@ -58,7 +59,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, Pipe, wait
+from multiprocessing.connection import Connection, Pipe
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -66,7 +67,8 @@ from typing import Any
 from .clock import now
 from .context import get_context
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
-from .messages import STOP, InitializerFailed, Job, dumps, loads
+from .inbox import Watcher, read_messages
+from .messages import STOP, InitializerFailed, Job, dumps, pack_jobs, unpack_reply
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -76,13 +78,23 @@ RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 #: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
 EXIT_GRACE = 2.0
 
-#: Bytes of map chunks that may wait in a busy worker's pipe, lined up behind the job it
-#: runs. A worker with jobs lined up starts the next one the moment it finishes, instead
-#: of idling while its reply travels to the dispatcher and a new job travels back: for
-#: tiny tasks that round trip costs more than the task. Only map chunks (many jobs alike)
-#: line up; a lone apply job waits for an idle worker, never behind a long task. The
-#: limit is well below a pipe's buffer, so sending them never blocks the dispatcher.
-LINE_UP = 16 * 1024
+#: How many map chunks may wait in a busy worker's pipe, lined up behind the job it runs.
+#: A worker with jobs lined up starts the next one the moment it finishes, instead of
+#: idling while its reply travels to the dispatcher and a new job travels back: for tiny
+#: tasks that round trip costs more than the task. But a chunk lined up behind one worker
+#: cannot go to another that falls idle, so chunks line up only behind a worker that has
+#: just run a chunk of the same map in under :data:`QUICK_JOB` seconds. Only map chunks
+#: (many jobs alike) line up; a lone apply job waits for an idle worker, never behind a
+#: long task.
+LINE_UP_JOBS = 32
+
+#: A job that ran for less than this many seconds is quick: see :data:`LINE_UP_JOBS`.
+QUICK_JOB = 0.001
+
+#: The most bytes of arguments a worker holds, for chunks to line up behind its job:
+#: well below the smallest pipe buffer (8 KiB, on macOS), so that sending them never
+#: blocks the dispatcher while the worker is busy.
+LINE_UP_BYTES = 4 * 1024
 
 
 @dataclass
@@ -90,12 +102,13 @@ class _WaitingJob:
     """A job on its way: what to send, and where its outcome goes."""
 
     job_id: int  # e.g. 17
-    message: bytes  # the pickled Job
+    function: bytes  # the pickled function, shared by all the chunks of a map
+    kind: str  # "apply", "map" or "starmap": see messages.Job
+    arguments: bytes  # pickled by the caller
     result: AsyncResult | IMapIterator
     first: int  # e.g. 50: index of the job's first call among its result's items
     calls: int  # e.g. 25: how many calls it holds
     submitted: float
-    may_line_up: bool  # a small map chunk: may wait in a busy worker's pipe (see LINE_UP)
     sent: float = 0.0
 
 
@@ -109,6 +122,9 @@ class _Worker:
     connection: Connection  # the pool's end of this worker's pipe
     jobs: deque[_WaitingJob] = field(default_factory=deque)  # sent, not answered; first runs
     jobs_done: int = 0
+    bytes_held: int = 0  # the size of the arguments of its jobs
+    function: bytes = b""  # the function sent with its last job: later jobs need not repeat it
+    quick_for: object = None  # the result its last job belonged to, if that job was quick
     pipe_open: bool = True  # False once the pipe reported end-of-file: the worker is dying
 
 
@@ -178,7 +194,7 @@ class Pool:
         self._feeders = 0  # imap input threads still running
         self._wakeup_reader, self._wakeup_writer = Pipe(duplex=False)
         self._woken = False  # a wake-up byte is in the pipe, unread
-        self._watcher = _Watcher()
+        self._watcher = Watcher()
         # Workers are started before the dispatcher thread: forking a process that
         # runs threads is unsafe (Python 3.12 warns about it).
         self._workers = [self._start_worker(slot) for slot in range(processes)]
@@ -357,11 +373,10 @@ class Pool:
 
     def _job(self, function: bytes, kind: str, arguments: Any, keywords: dict,
              result: AsyncResult | IMapIterator, first: int, calls: int) -> _WaitingJob:
-        """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
-        job_id = next(self._job_ids)
-        message = dumps(Job(job_id, function, kind, arguments, keywords))
-        may_line_up = kind != "apply" and len(message) <= LINE_UP
-        return _WaitingJob(job_id, message, result, first, calls, now(), may_line_up)
+        """Pickle one job's arguments (here, in the caller: an unpicklable one raises here)."""
+        pickled = dumps((arguments, keywords) if kind == "apply" else arguments)
+        return _WaitingJob(next(self._job_ids), function, kind, pickled, result, first, calls,
+                           now())
 
     def _queue(self, jobs: list[_WaitingJob]) -> None:
         """Put jobs on the waiting queue and wake the dispatcher."""
@@ -474,31 +489,52 @@ class Pool:
         return [worker for worker in self._workers if worker.jobs]
 
     def _hand_out_jobs(self) -> None:
-        """Send a waiting job to every idle worker, then line up map chunks behind busy ones."""
+        """Give a waiting job to every idle worker, then line up quick map chunks behind
+        busy ones; each worker gets what it was given in one message."""
+        given: dict[int, list[_WaitingJob]] = {worker.slot: [] for worker in self._workers}
         for worker in self._workers:
             if self._waiting and not worker.jobs and self._may_take(worker):
-                self._send(self._waiting.popleft(), worker)
-        sent = True
-        while sent:  # one chunk per busy worker per pass, so they share the map evenly
-            sent = False
-            for worker in self._workers:
+                self._give(self._waiting.popleft(), worker, given[worker.slot])
+        # A line-up is topped up only once it has run half down, so that chunks travel
+        # in batches: one message and one wake-up of the worker for many chunks.
+        running_low = [worker for worker in self._workers if len(worker.jobs) <= LINE_UP_JOBS // 2]
+        gave = True
+        while gave:  # one chunk per busy worker per pass, so they share the map evenly
+            gave = False
+            for worker in running_low:
                 if self._waiting and self._may_line_up(self._waiting[0], worker):
-                    self._send(self._waiting.popleft(), worker)
-                    sent = True
+                    self._give(self._waiting.popleft(), worker, given[worker.slot])
+                    gave = True
+        for worker in self._workers:
+            if given[worker.slot]:
+                self._send(given[worker.slot], worker)
 
     def _may_line_up(self, job: _WaitingJob, worker: _Worker) -> bool:
-        lined_up = sum(len(waiting.message) for waiting in itertools.islice(worker.jobs, 1, None))
-        return (job.may_line_up and self._may_take(worker)
-                and lined_up + len(job.message) <= LINE_UP)
+        """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`."""
+        return (job.kind != "apply" and worker.quick_for is job.result
+                and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
+                and worker.bytes_held + len(job.arguments) <= LINE_UP_BYTES)
 
-    def _send(self, job: _WaitingJob, worker: _Worker) -> None:
+    def _give(self, job: _WaitingJob, worker: _Worker, given: list[_WaitingJob]) -> None:
         job.sent = now()
         worker.jobs.append(job)  # written down before the worker can start it
+        worker.bytes_held += len(job.arguments)
+        given.append(job)
+
+    def _send(self, given: list[_WaitingJob], worker: _Worker) -> None:
+        """Send the jobs just given to a worker, as one message."""
+        jobs = []
+        for job in given:  # the function goes along only when it differs from the last one
+            same = job.function is worker.function or job.function == worker.function
+            jobs.append(Job(job.job_id, None if same else job.function, job.kind, job.arguments))
+            worker.function = job.function
         try:
-            worker.connection.send_bytes(job.message)
-        except OSError:  # it died a moment ago: the job waits for another worker
-            worker.jobs.pop()
-            self._waiting.appendleft(job)
+            worker.connection.send_bytes(pack_jobs(jobs))
+        except OSError:  # it died a moment ago: the jobs wait for another worker
+            for job in given:
+                worker.jobs.pop()
+                worker.bytes_held -= len(job.arguments)
+            self._waiting.extendleft(reversed(given))
             worker.pipe_open = False
             self._watcher.forget()
 
@@ -508,17 +544,21 @@ class Pool:
         return worker.pipe_open and (limit is None or worker.jobs_done + len(worker.jobs) < limit)
 
     def _receive(self, worker: _Worker) -> None:
-        """Read one reply from a worker and settle the job it answers."""
-        try:
-            data = worker.connection.recv_bytes()
-        except (EOFError, OSError):  # the worker is gone; its sentinel will say how
+        """Read the replies a worker has sent and settle the jobs they answer."""
+        replies, pipe_open = read_messages(worker.connection)
+        for reply in replies:
+            self._take_reply(worker, reply)
+        if not pipe_open:  # the worker is gone; its sentinel will say how
             worker.pipe_open = False
             self._watcher.forget()
-            return
+
+    def _take_reply(self, worker: _Worker, data: bytes) -> None:
+        """Settle the job a worker's reply answers: the oldest it holds."""
         job = worker.jobs.popleft() if worker.jobs else None
         worker.jobs_done += 1
+        worker.bytes_held -= len(job.arguments) if job else 0
         try:
-            reply = loads(data)
+            reply = unpack_reply(data)
         except Exception as error:
             message = "a worker's reply could not be unpickled in the pool's process"
             failure = PoolError(f"{message}: {error!r}")
@@ -535,6 +575,8 @@ class Pool:
             )
             self._broken.__cause__ = RemoteTraceback(reply.traceback_text)
             return
+        quick = reply.finished - reply.started < QUICK_JOB
+        worker.quick_for = job.result if quick else None
         value = reply.value if reply.ok else self._rebuild_error(job, worker, *reply.value)
         self._settle(job, reply.ok, value, reply.started, reply.finished, worker)
 
@@ -580,6 +622,7 @@ class Pool:
             lost = worker.jobs.popleft()  # the one it was running; the others never started
             self._waiting.extendleft(reversed(worker.jobs))
             worker.jobs.clear()
+            worker.bytes_held = 0
             how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
             error = WorkerDied(
                 f"worker {worker.slot} (pid {worker.pid}) {how} while running "
@@ -647,35 +690,6 @@ class Pool:
             unsent, self._waiting = list(self._waiting), deque()
         for job in unsent:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
-
-
-class _Watcher:
-    """Waits until one of the pool's pipes or sentinels is ready to be read.
-
-    It does what ``multiprocessing.connection.wait`` does, which builds a new selector
-    on every call. The dispatcher waits once per reply, on the same pipes and sentinels
-    nearly every time, so on POSIX the selector is kept until the pool says the set has
-    changed (``forget()``: a worker died or was replaced). Windows has no selector for
-    pipes, so there it simply calls ``wait``.
-    """
-
-    def __init__(self) -> None:
-        self._selector: selectors.BaseSelector | None = None
-
-    def wait(self, things: list) -> list:
-        if sys.platform == "win32":  # pragma: no cover - Windows only
-            return wait(things)
-        if self._selector is None:
-            self._selector = selectors.DefaultSelector()
-            for thing in things:
-                self._selector.register(thing, selectors.EVENT_READ)
-        return [key.fileobj for key, _ in self._selector.select()]
-
-    def forget(self) -> None:
-        """The things to watch have changed: build a new selector next time."""
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
 
 
 def _signal_name(number: int) -> str:

@@ -1,9 +1,10 @@
 """What a worker process does: wait for a job, run it, send back the reply. Repeat.
 
 This is the whole life of a pool's worker; it runs in the child process.
-It reads jobs from its own pipe, one at a time, and answers each with exactly one
-:class:`~procsync_teach.messages.Reply`, so the pool always knows which job a
-worker is busy with, and which job was lost if the worker dies.
+It reads jobs from its own pipe (a message may hold a few, lined up), runs them in
+order, and answers each with exactly one :class:`~procsync_teach.messages.Reply`,
+sent the moment the job ends, so the pool always knows which job a worker is busy
+with, and which job was lost if the worker dies.
 
 Three details keep a worker well-behaved:
 
@@ -30,7 +31,7 @@ from multiprocessing.pool import MaybeEncodingError
 from typing import Any
 
 from .clock import now
-from .messages import STOP, InitializerFailed, Job, Reply, dumps, loads
+from .messages import STOP, InitializerFailed, Job, Reply, dumps, loads, pack_reply, unpack_jobs
 
 #: How often a worker checks that its parent is still alive, in seconds.
 PARENT_CHECK_INTERVAL = 0.5
@@ -62,34 +63,35 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
             return
         if message == STOP:
             return
-        connection.send_bytes(_run_job(message, functions))
-        jobs_done += 1
+        for job in unpack_jobs(message):  # the pool never sends more than max_jobs
+            connection.send_bytes(_run_job(job, functions))
+            jobs_done += 1
 
 
-def _run_job(message: bytes, functions: _FunctionCache) -> bytes:
+def _run_job(job: Job, functions: _FunctionCache) -> bytes:
     """Run one job and return its pickled reply; never raises."""
     started = now()
-    job = None
     try:
-        job = loads(message)
         reply = Reply(True, _call(functions.get(job.function), job), started, now())
     except BaseException as error:  # SystemExit and KeyboardInterrupt included
         reply = Reply(False, _describe(error), started, now())
     try:
-        return dumps(reply)
+        return pack_reply(reply)
     except Exception as error:  # a result or exception that cannot be pickled
-        value = reply.value[0] if job and job.kind == "apply" and reply.ok else reply.value
+        value = reply.value[0] if job.kind == "apply" and reply.ok else reply.value
         unsendable = MaybeEncodingError(error, value)
-        return dumps(Reply(False, (unsendable, ""), reply.started, reply.finished))
+        return pack_reply(Reply(False, (unsendable, ""), reply.started, reply.finished))
 
 
 def _call(function: Callable[..., Any], job: Job) -> list[Any]:
     """Make the job's calls; see :class:`~procsync_teach.messages.Job` for the three kinds."""
+    arguments = loads(job.arguments)
     if job.kind == "apply":
-        return [function(*job.arguments, **job.keywords)]
+        args, kwds = arguments
+        return [function(*args, **kwds)]
     if job.kind == "map":
-        return list(map(function, job.arguments))
-    return list(itertools.starmap(function, job.arguments))
+        return list(map(function, arguments))
+    return list(itertools.starmap(function, arguments))
 
 
 def _describe(error: BaseException) -> tuple[BaseException, str]:
@@ -99,16 +101,21 @@ def _describe(error: BaseException) -> tuple[BaseException, str]:
 
 
 class _FunctionCache:
-    """Remembers the last function unpickled: a map sends the same one with every chunk."""
+    """The function of the last job: the pool sends a function only when it changes.
+
+    A job whose ``function`` is None runs the same function as the job before it
+    (every chunk of a map, say), which is unpickled once, not once per job.
+    """
 
     def __init__(self) -> None:
         self._pickled = b""
-        self._function = None
+        self._function = None  # None until unpickled: if unpickling fails, the next job retries
 
-    def get(self, pickled: bytes):
-        if pickled != self._pickled:
-            self._function = loads(pickled)
-            self._pickled = pickled
+    def get(self, pickled: bytes | None):
+        if pickled is not None and pickled != self._pickled:
+            self._pickled, self._function = pickled, None
+        if self._function is None:
+            self._function = loads(self._pickled)
         return self._function
 
 

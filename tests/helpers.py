@@ -40,6 +40,21 @@ def sleep_for(seconds):
     return seconds
 
 
+class Unloadable:
+    """A task function that pickles, but that no worker can unpickle, like a function
+    from a module the worker cannot import."""
+
+    def __call__(self, x):
+        return x
+
+    def __reduce__(self):
+        return _refuse_to_load, ()
+
+
+def _refuse_to_load():
+    raise ImportError("this function cannot be loaded here")
+
+
 def raise_value_error(x):
     raise ValueError(f"raise_value_error got {x!r}")
 

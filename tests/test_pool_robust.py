@@ -168,17 +168,27 @@ import procsync_teach
 def tenfold(x):
     return 10 * x
 
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+def double_x(point):
+    return 2 * point.x
+
 offset = 5
 with procsync_teach.Pool(2, context=sys.argv[1]) as pool:
     print(pool.map(tenfold, range(5)))
     print(pool.map(lambda x: x + offset, range(5)))
     print(pool.apply(tenfold, (7,)))
+    print(pool.map(double_x, [Point(1), Point(2)]))
+    print(pool.apply(Point, (4,)).x)
 """
 
 
 def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
     """The stdlib's workers cannot find ``__main__.tenfold`` under spawn or forkserver and
-    map hangs; a lambda cannot be pickled at all."""
+    map hangs; a lambda cannot be pickled at all. Instances of a class from ``__main__``
+    travel too, as arguments and as results."""
     script = subprocess.run(
         [sys.executable, "-c", MAIN_MODULE_TASKS, start_method],
         capture_output=True,
@@ -187,7 +197,9 @@ def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
         env=dict(os.environ, PYTHONPATH=ROOT),
     )
     assert script.returncode == 0, script.stderr
-    assert script.stdout.splitlines() == ["[0, 10, 20, 30, 40]", "[5, 6, 7, 8, 9]", "70"]
+    assert script.stdout.splitlines() == [
+        "[0, 10, 20, 30, 40]", "[5, 6, 7, 8, 9]", "70", "[2, 4]", "4"
+    ]
 
 
 # -- workers that die ---------------------------------------------------------------------

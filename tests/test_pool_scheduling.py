@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
-from tests.helpers import slow
+from tests.helpers import Unloadable, slow, square
 
 
 def test_an_apply_job_waits_for_an_idle_worker_never_behind_a_long_task():
@@ -32,6 +33,47 @@ def test_map_chunks_are_shared_evenly_between_the_workers():
         per_worker = [r.worker for r in pool.records(since=since)]
     assert sorted(set(per_worker)) == [0, 1]
     assert min(per_worker.count(0), per_worker.count(1)) >= 10
+
+
+def test_chunks_of_slow_tasks_wait_in_the_pool_not_lined_up_behind_a_busy_worker():
+    """A chunk lined up behind one worker could not go to another that falls idle."""
+    with Pool(2, context="fork") as pool:
+        assert pool.map(square, range(500), chunksize=1)[-1] == 499 ** 2  # quick: lined up
+        result = pool.map_async(slow, [0.2] * 8, chunksize=1)
+        most_held = 0
+        while not result.ready():
+            most_held = max([most_held, *(len(worker.jobs) for worker in pool._workers)])
+            result.wait(0.005)
+        assert result.get(timeout=10) == [None] * 8
+    assert most_held == 1
+
+
+def test_chunks_of_quick_tasks_travel_to_a_worker_many_per_message(monkeypatch):
+    messages = []
+
+    def counting_pack_jobs(jobs):
+        messages.append(len(jobs))
+        return pack_jobs(jobs)
+
+    pack_jobs = procsync_teach.pool.pack_jobs
+    monkeypatch.setattr(procsync_teach.pool, "pack_jobs", counting_pack_jobs)
+    with Pool(2, context="fork") as pool:
+        assert pool.map(square, range(2000), chunksize=1) == [n * n for n in range(2000)]
+    assert sum(messages) == 2000
+    assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 chunks"
+    assert max(messages) <= procsync_teach.pool.LINE_UP_JOBS + 1
+
+
+def test_a_function_no_worker_can_load_fails_each_of_its_jobs_and_nothing_else():
+    """Chunks after the first come without the function: a worker must not run the one
+    it had before in its place."""
+    with Pool(1, context="fork") as pool:
+        assert pool.map(square, range(3)) == [0, 1, 4]
+        results = pool.imap(Unloadable(), range(5), chunksize=1)
+        for _ in range(5):
+            with pytest.raises(ImportError, match="cannot be loaded here"):
+                results.next(timeout=10)
+        assert pool.map(square, range(3)) == [0, 1, 4]
 
 
 def test_a_death_fails_only_the_running_chunk_and_reruns_those_lined_up(tmp_path):

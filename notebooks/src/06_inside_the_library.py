@@ -124,8 +124,17 @@ show(Pool._dispatch_round)
 show(Pool._hand_out_jobs)
 
 # %% [markdown]
-# `worker.job = job`: the pool writes down which job each worker holds, and a worker
-# never holds two. That single line is what later lets it say *which* task was lost.
+# `_give` does `worker.jobs.append(job)` before anything is sent: the pool writes down
+# which jobs each worker holds, in order. A worker answers its jobs in the order it got
+# them, so the oldest job it holds is the one it is running. That is what later lets the
+# pool say *which* task was lost.
+#
+# The second half is for speed. A worker that has just run a chunk of a map in under a
+# millisecond gets more chunks of that map lined up behind the one it runs (up to
+# `LINE_UP_JOBS`), all in one message: with tasks that tiny, a reply's trip to the
+# dispatcher and a new job's trip back would take longer than the task itself. A slow
+# chunk never waits behind a busy worker: it stays in the pool for whichever worker
+# falls idle first.
 
 # %% [markdown]
 # ## 3. A worker's life
@@ -145,8 +154,9 @@ show(procsync_teach.worker.run_worker)
 #
 # <details><summary>Answers</summary>
 #
-# Exactly one reply per job: `connection.send_bytes(_run_job(...))`, and `_run_job`
-# never raises, so even a failing task gets its reply `(ok=False, error)`. The loop ends
+# Exactly one reply per job: a message may bring several jobs, and the `for` loop sends
+# `connection.send_bytes(_run_job(...))` for each, as soon as it ends. `_run_job` never
+# raises, so even a failing task gets its reply `(ok=False, error)`. The loop ends
 # on the `STOP` message, when the pipe reports end-of-file (the pool is gone), or after
 # `max_jobs` jobs (`maxtasksperchild`).
 #
@@ -420,6 +430,14 @@ print("cloudpickle:", call_in_fresh_python(by_value))
 # That `AttributeError` is the one the spawned workers wrote in section 10. Functions
 # from importable modules (`abs`, `sign_in_and_sleep`) still travel by name, with
 # cloudpickle too: it sends by value only what a new interpreter could not import.
+#
+# cloudpickle is written in Python, and costs a few microseconds more per message than
+# the standard `pickle`, written in C. A map of thousands of tiny tasks feels that, so
+# the pool pickles everything with this function, which turns to cloudpickle only
+# when it must:
+
+# %%
+show(procsync_teach.messages.dumps)
 
 # %% [markdown]
 # ## Exercise 1: read the source

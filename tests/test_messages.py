@@ -1,0 +1,60 @@
+"""How jobs and replies become bytes: the fast standard pickle for plain data, cloudpickle
+for whatever a worker could not look up by name."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+
+import pytest
+
+from procsync_teach.messages import (
+    InitializerFailed,
+    Job,
+    Reply,
+    dumps,
+    pack_jobs,
+    pack_reply,
+    unpack_jobs,
+    unpack_reply,
+)
+
+
+@pytest.mark.parametrize("data", [[1, 2.5, "three"], {"a": (1, None)}, b"bytes", ValueError("x")])
+def test_plain_data_is_pickled_by_the_standard_pickle(data):
+    assert dumps(data) == pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+
+
+def test_a_lambda_travels_by_value():
+    offset = 5
+    assert pickle.loads(dumps(lambda x: x + offset))(1) == 6
+
+
+def test_something_named_in_main_travels_by_value(monkeypatch):
+    """pickle.dumps succeeds for ``__main__.tenfold``, but a spawned worker has no such name."""
+
+    def tenfold(x):
+        return 10 * x
+
+    tenfold.__module__, tenfold.__qualname__ = "__main__", "tenfold"
+    monkeypatch.setattr(sys.modules["__main__"], "tenfold", tenfold, raising=False)
+    assert b"__main__" in pickle.dumps(tenfold)
+    pickled = dumps(tenfold)
+    monkeypatch.delattr(sys.modules["__main__"], "tenfold")  # as in a worker that lacks it
+    assert pickle.loads(pickled)(4) == 40
+
+
+def test_what_cannot_be_pickled_at_all_raises():
+    with pytest.raises(TypeError, match="lock"):
+        dumps(threading.Lock())
+
+
+def test_jobs_and_replies_come_back_as_they_went():
+    jobs = [Job(1, b"function", "map", dumps([1, 2])), Job(2, None, "apply", dumps(((3,), {})))]
+    assert unpack_jobs(pack_jobs(jobs)) == jobs
+    reply = Reply(True, [1, 4], 1.5, 2.5)
+    assert unpack_reply(pack_reply(reply)) == reply
+    failed = InitializerFailed(ConnectionError("no database"), "Traceback ...")
+    came_back = unpack_reply(dumps(failed))
+    assert isinstance(came_back, InitializerFailed) and came_back.traceback_text == "Traceback ..."
