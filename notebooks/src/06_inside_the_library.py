@@ -190,9 +190,9 @@ show(procsync_teach.lock._wait_lock_file)
 show(Lock.__getstate__)
 
 # %% [markdown]
-# - `acquire()` first asks without waiting (`LOCK_NB`: "non-blocking"). If it must wait
-#   and has no timeout, it sleeps in the kernel (`_wait_lock_file`) until the holder lets
-#   go. The kernel's wait cannot be given a timeout, so with a timeout the lock polls
+# - `acquire()` first asks without waiting (`LOCK_NB`: "non-blocking"), a few times in a
+#   row: most holds last microseconds. If it must wait and has no timeout, it sleeps in
+#   the kernel (`_wait_lock_file`) until the holder lets go. The kernel's wait cannot be given a timeout, so with a timeout the lock polls
 #   instead, with growing pauses.
 # - The kernel drops a process's file locks when that process ends, however it ends. A
 #   holder killed by `kill -9` cannot leave everyone else waiting.
