@@ -102,7 +102,7 @@ def test_two_hundred_thousand_tasks_through_one_pool(baseline):
     squares = [n * n for n in range(50_000)]
     with Pool(2, context=METHOD) as pool:
 
-        def fifty_thousand_tasks():
+        def seventy_five_thousand_tasks():
             assert pool.map(square, range(50_000)) == squares
             assert sorted(pool.imap_unordered(square, range(20_000), chunksize=200)) == squares[
                 :20_000]
@@ -111,5 +111,5 @@ def test_two_hundred_thousand_tasks_through_one_pool(baseline):
 
         # 1 + 3 rounds of 75,000 tasks, with a map of 50,000 first: 350,000 tasks in all
         assert pool.map(square, range(50_000)) == squares
-        assert grows_by(fifty_thousand_tasks) < 30
+        assert grows_by(seventy_five_thousand_tasks) < 30
     assert_back_to(baseline)
