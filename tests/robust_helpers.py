@@ -22,6 +22,15 @@ def announce_and_sleep(directory, seconds):
     return os.getpid()
 
 
+def quick_unless_marked(job):
+    """``job`` is ``(directory, item, marked)``: return ``item`` at once, unless it is the
+    marked one, which announces itself and sleeps for a minute instead (see above)."""
+    directory, item, marked = job
+    if item == marked:
+        announce_and_sleep(directory, 60)
+    return item
+
+
 class NeedsTwoArguments(Exception):
     """The classic exception that pickles but cannot be unpickled.
 

@@ -1,8 +1,9 @@
 """Faults injected while a pool works: the caller hears of it fast, and nothing is lost.
 
 The cases ``test_pool_robust.py`` does not already cover: a worker killed during a ``map``
-of many chunks, and a ``terminate()`` with thousands of tasks still waiting (twice, then
-``join()``). Each runs under every start method, and each ends with nothing left behind.
+of many chunks, or with quick chunks lined up behind its task, and a ``terminate()`` with
+thousands of tasks still waiting (twice, then ``join()``). Each runs under every start
+method, and each ends with nothing left behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from procsync_teach import Pool, PoolTerminated, WorkerDied
 from tests.conftest import leak_snapshot
 from tests.helpers import square
-from tests.robust_helpers import announce_and_sleep
+from tests.robust_helpers import announce_and_sleep, quick_unless_marked
 
 WAIT = 10  # seconds: the most any single wait below may take before the test fails
 
@@ -50,6 +51,32 @@ def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
         assert time.monotonic() - killed_at < 3  # liveness: told within seconds, not never
         assert died.value.pid == victim and died.value.exitcode == -signal.SIGKILL
         assert pool.map(square, range(100), chunksize=3) == [n * n for n in range(100)]
+    assert leak_snapshot() == before
+
+
+def test_a_worker_killed_with_quick_chunks_lined_up_behind_its_task(warmed_up, tmp_path):
+    """Only the chunk it was running fails; those lined up behind it never ran, and run
+    on another worker."""
+    before = leak_snapshot()
+    items, marked = range(400), 200
+    with Pool(2, context=warmed_up) as pool:
+        results = pool.imap(quick_unless_marked, [(str(tmp_path), n, marked) for n in items])
+        deadline = time.monotonic() + WAIT
+        victim = busy_pids(tmp_path, 1, deadline)[0]
+        while not any(worker.pid == victim and len(worker.jobs) > 1 for worker in pool._workers):
+            assert time.monotonic() < deadline, "no chunk lined up behind the marked one"
+            time.sleep(0.001)
+        os.kill(victim, signal.SIGKILL)
+        outcomes = []
+        for _ in items:
+            try:
+                outcomes.append(results.next(timeout=WAIT))
+            except WorkerDied as error:
+                outcomes.append(error)
+    assert [n for n, o in zip(items, outcomes, strict=True) if isinstance(o, WorkerDied)] == [
+        marked]
+    assert [o for o in outcomes if not isinstance(o, WorkerDied)] == [
+        n for n in items if n != marked]
     assert leak_snapshot() == before
 
 
