@@ -67,6 +67,22 @@ def apply_round_trips(count: int) -> tuple[Callable, Callable]:
     return (lambda: run(ours)), (lambda: run(stdlib))
 
 
+def apply_burst(count: int, function: Callable) -> tuple[Callable, Callable]:
+    """count apply_async calls at once, then every get(): a burst of small jobs."""
+
+    def run(make_pool):
+        with make_pool() as pool:
+            pool.apply(function, (0,))
+            start = time.perf_counter()
+            results = [pool.apply_async(function, (i,)) for i in range(count)]
+            for result in results:
+                result.get(60)
+            return time.perf_counter() - start
+
+    ours, stdlib = _both_pools(2, "fork")
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
 def pool_lifetime(method: str) -> tuple[Callable, Callable]:
     """Pool(2) start, one apply, close, join."""
 
@@ -136,6 +152,10 @@ def workloads() -> dict[str, tuple]:
         "map 100,000 tiny tasks, default chunksize": (map_workload(100_000, None), 1.2),
         "map 5,000 tiny tasks, chunksize=1": (map_workload(5_000, 1), 0.8),
         "500 sequential apply round trips": (apply_round_trips(500), 1.0),
+        "5,000 apply_async at once, importable function (abs)": (apply_burst(5_000, abs), None),
+        # tiny lives in __main__ here, as a notebook's functions do: ours pickles it by
+        # value with every call, the stdlib by name (and could not find it under spawn).
+        "5,000 apply_async at once, function from __main__": (apply_burst(5_000, tiny), None),
         "Pool(2) start+apply+close+join, fork": (pool_lifetime("fork"), 1.5),
         "Pool(2) start+apply+close+join, spawn": (pool_lifetime("spawn"), 1.5),
         "Pool(2) start+apply+close+join, forkserver": (pool_lifetime("forkserver"), 1.5),

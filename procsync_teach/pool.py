@@ -24,9 +24,9 @@ What happens on ``apply_async(f, (x,))``, step by step:
    on the waiting queue and wakes the dispatcher. It returns an :class:`AsyncResult`.
 2. The dispatcher finds an idle worker and sends it the job down that worker's
    own pipe. Each worker answers its jobs in order, one reply per job, and the pool
-   writes down which jobs it sent to whom, so it always knows who runs what. (For a
-   ``map`` of quick tasks a worker also gets a few chunks lined up behind the one it
-   runs: see :data:`LINE_UP_JOBS`.)
+   writes down which jobs it sent to whom, so it always knows who runs what. (A
+   worker that has just run ``f`` quickly also gets a few more jobs for ``f`` lined
+   up behind the one it runs: see :data:`LINE_UP_JOBS`.)
 3. The worker runs ``f(x)`` and sends back ``(ok, value)`` and the times it started
    and finished.
 4. The dispatcher records the task for the course's timelines, settles the
@@ -78,14 +78,14 @@ RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 #: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
 EXIT_GRACE = 2.0
 
-#: How many map chunks may wait in a busy worker's pipe, lined up behind the job it runs.
+#: How many jobs may wait in a busy worker's pipe, lined up behind the job it runs.
 #: A worker with jobs lined up starts the next one the moment it finishes, instead of
 #: idling while its reply travels to the dispatcher and a new job travels back: for tiny
-#: tasks that round trip costs more than the task. But a chunk lined up behind one worker
-#: cannot go to another that falls idle, so chunks line up only behind a worker that has
-#: just run a chunk of the same map in under :data:`QUICK_JOB` seconds. Only map chunks
-#: (many jobs alike) line up; a lone apply job waits for an idle worker, never behind a
-#: long task.
+#: tasks that round trip costs more than the task. But a job lined up behind one worker
+#: cannot go to another that falls idle, so jobs line up only behind a worker that has
+#: just run the same function in under :data:`QUICK_JOB` seconds: the chunks of a map of
+#: tiny tasks, or a burst of ``apply_async`` calls of a tiny function. Any other job
+#: waits in the pool for the first worker that falls idle, never behind a long task.
 LINE_UP_JOBS = 32
 
 #: A job that ran for less than this many seconds is quick: see :data:`LINE_UP_JOBS`.
@@ -124,7 +124,7 @@ class _Worker:
     jobs_done: int = 0
     bytes_held: int = 0  # the size of the arguments of its jobs
     function: bytes = b""  # the function sent with its last job: later jobs need not repeat it
-    quick_for: object = None  # the result its last job belonged to, if that job was quick
+    quick_for: bytes | None = None  # the function its last job ran, if that job was quick
     pipe_open: bool = True  # False once the pipe reported end-of-file: the worker is dying
 
 
@@ -489,8 +489,8 @@ class Pool:
         return [worker for worker in self._workers if worker.jobs]
 
     def _hand_out_jobs(self) -> None:
-        """Give a waiting job to every idle worker, then line up quick map chunks behind
-        busy ones; each worker gets what it was given in one message."""
+        """Give a waiting job to every idle worker, then line up quick jobs behind busy
+        ones; each worker gets what it was given in one message."""
         given: dict[int, list[_WaitingJob]] = {worker.slot: [] for worker in self._workers}
         for worker in self._workers:
             if self._waiting and not worker.jobs and self._may_take(worker):
@@ -511,8 +511,8 @@ class Pool:
 
     def _may_line_up(self, job: _WaitingJob, worker: _Worker) -> bool:
         """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`."""
-        return (job.kind != "apply" and worker.quick_for is job.result
-                and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
+        same_function = worker.quick_for is job.function or worker.quick_for == job.function
+        return (same_function and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
                 and worker.bytes_held + len(job.arguments) <= LINE_UP_BYTES)
 
     def _give(self, job: _WaitingJob, worker: _Worker, given: list[_WaitingJob]) -> None:
@@ -576,7 +576,7 @@ class Pool:
             self._broken.__cause__ = RemoteTraceback(reply.traceback_text)
             return
         quick = reply.finished - reply.started < QUICK_JOB
-        worker.quick_for = job.result if quick else None
+        worker.quick_for = job.function if quick else None
         value = reply.value if reply.ok else self._rebuild_error(job, worker, *reply.value)
         self._settle(job, reply.ok, value, reply.started, reply.finished, worker)
 

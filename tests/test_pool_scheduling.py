@@ -35,20 +35,34 @@ def test_map_chunks_are_shared_evenly_between_the_workers():
     assert min(per_worker.count(0), per_worker.count(1)) >= 10
 
 
-def test_chunks_of_slow_tasks_wait_in_the_pool_not_lined_up_behind_a_busy_worker():
-    """A chunk lined up behind one worker could not go to another that falls idle."""
+@pytest.mark.parametrize("burst", [False, True], ids=["map", "apply_async"])
+def test_slow_jobs_wait_in_the_pool_not_lined_up_behind_a_busy_worker(burst):
+    """A job lined up behind one worker could not go to another that falls idle."""
     with Pool(2, context="fork") as pool:
         assert pool.map(square, range(500), chunksize=1)[-1] == 499 ** 2  # quick: lined up
-        result = pool.map_async(slow, [0.2] * 8, chunksize=1)
+        if burst:
+            results = [pool.apply_async(slow, (0.2,)) for _ in range(8)]
+        else:
+            results = [pool.map_async(slow, [0.2] * 8, chunksize=1)]
         most_held = 0
-        while not result.ready():
+        while not all(result.ready() for result in results):
             most_held = max([most_held, *(len(worker.jobs) for worker in pool._workers)])
-            result.wait(0.005)
-        assert result.get(timeout=10) == [None] * 8
+            results[-1].wait(0.005)
+        assert [result.get(timeout=10) for result in results] in ([[None] * 8], [None] * 8)
     assert most_held == 1
 
 
-def test_chunks_of_quick_tasks_travel_to_a_worker_many_per_message(monkeypatch):
+def submit_as_map(pool, items):
+    return pool.map(square, items, chunksize=1)
+
+
+def submit_as_apply_burst(pool, items):
+    results = [pool.apply_async(square, (n,)) for n in items]
+    return [result.get(timeout=10) for result in results]
+
+
+@pytest.mark.parametrize("submit", [submit_as_map, submit_as_apply_burst])
+def test_quick_jobs_travel_to_a_worker_many_per_message(monkeypatch, submit):
     messages = []
 
     def counting_pack_jobs(jobs):
@@ -58,9 +72,9 @@ def test_chunks_of_quick_tasks_travel_to_a_worker_many_per_message(monkeypatch):
     pack_jobs = procsync_teach.pool.pack_jobs
     monkeypatch.setattr(procsync_teach.pool, "pack_jobs", counting_pack_jobs)
     with Pool(2, context="fork") as pool:
-        assert pool.map(square, range(2000), chunksize=1) == [n * n for n in range(2000)]
+        assert submit(pool, range(2000)) == [n * n for n in range(2000)]
     assert sum(messages) == 2000
-    assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 chunks"
+    assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 jobs"
     assert max(messages) <= procsync_teach.pool.LINE_UP_JOBS + 1
 
 

@@ -129,11 +129,12 @@ show(Pool._hand_out_jobs)
 # them, so the oldest job it holds is the one it is running. That is what later lets the
 # pool say *which* task was lost.
 #
-# The second half is for speed. A worker that has just run a chunk of a map in under a
-# millisecond gets more chunks of that map lined up behind the one it runs (up to
-# `LINE_UP_JOBS`), all in one message: with tasks that tiny, a reply's trip to the
-# dispatcher and a new job's trip back would take longer than the task itself. A slow
-# chunk never waits behind a busy worker: it stays in the pool for whichever worker
+# The second half is for speed. A worker that has just run a function in under a
+# millisecond gets more jobs for that function (the next chunks of a map, the next
+# calls of a burst of `apply_async`) lined up behind the one it runs, up to
+# `LINE_UP_JOBS`, all in one message: with tasks that tiny, a reply's trip to the
+# dispatcher and a new job's trip back would take longer than the task itself. Any
+# other job never waits behind a busy worker: it stays in the pool for whichever worker
 # falls idle first.
 
 # %% [markdown]
