@@ -400,7 +400,12 @@ class Pool:
             self._state = TERMINATE
         self._wake_dispatcher()
         if threading.current_thread() is not self._dispatcher:
-            self._dispatcher.join()
+            self._dispatcher.join(EXIT_GRACE)
+            if self._dispatcher.is_alive():
+                # It is stuck sending a large job to a worker that does not read (one
+                # still in its initializer, say). A dead reader makes that send fail.
+                self._kill_workers()
+                self._dispatcher.join()
 
     def join(self) -> None:
         """Wait until the workers have exited; call ``close()`` or ``terminate()`` first.
@@ -510,9 +515,13 @@ class Pool:
                 self._send(given[worker.slot], worker)
 
     def _may_line_up(self, job: _WaitingJob, worker: _Worker) -> bool:
-        """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`."""
-        same_function = worker.quick_for is job.function or worker.quick_for == job.function
-        return (same_function and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
+        """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`.
+
+        Its function must also be the last one sent to the worker: then it travels
+        without it, and what waits in the pipe stays within :data:`LINE_UP_BYTES`.
+        """
+        return (_same(job.function, worker.quick_for) and _same(job.function, worker.function)
+                and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
                 and worker.bytes_held + len(job.arguments) <= LINE_UP_BYTES)
 
     def _give(self, job: _WaitingJob, worker: _Worker, given: list[_WaitingJob]) -> None:
@@ -525,8 +534,8 @@ class Pool:
         """Send the jobs just given to a worker, as one message."""
         jobs = []
         for job in given:  # the function goes along only when it differs from the last one
-            same = job.function is worker.function or job.function == worker.function
-            jobs.append(Job(job.job_id, None if same else job.function, job.kind, job.arguments))
+            function = None if _same(job.function, worker.function) else job.function
+            jobs.append(Job(job.job_id, function, job.kind, job.arguments))
             worker.function = job.function
         try:
             worker.connection.send_bytes(pack_jobs(jobs))
@@ -662,6 +671,13 @@ class Pool:
         for worker in self._workers:
             self._reap(worker)
 
+    def _kill_workers(self) -> None:
+        for worker in list(self._workers):
+            try:
+                worker.process.kill()
+            except ValueError:  # the dispatcher has already reaped and closed it
+                pass
+
     def _reap(self, worker: _Worker) -> int:
         """Wait for a worker's process to end (kill it if it will not), free it, return its
         exit code: negative means killed by that signal."""
@@ -690,6 +706,11 @@ class Pool:
             unsent, self._waiting = list(self._waiting), deque()
         for job in unsent:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
+
+
+def _same(function: bytes, other: bytes | None) -> bool:
+    """Are these the same pickled function? The chunks of a map share one bytes object."""
+    return function is other or function == other
 
 
 def _signal_name(number: int) -> str:

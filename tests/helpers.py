@@ -34,6 +34,12 @@ def slow(seconds, value=None):
     return value
 
 
+def big_reply_after(seconds, size):
+    """Sleep, then return ``size`` bytes: a reply far bigger than a pipe holds."""
+    time.sleep(seconds)
+    return b"r" * size
+
+
 def sleep_for(seconds):
     """Sleep, then return how long: one argument, for map and imap."""
     time.sleep(seconds)

@@ -80,6 +80,21 @@ def test_a_worker_killed_with_quick_chunks_lined_up_behind_its_task(warmed_up, t
     assert leak_snapshot() == before
 
 
+def test_terminate_ends_a_pool_whose_dispatcher_is_stuck_sending(warmed_up):
+    """A worker still in its initializer reads nothing, so a job bigger than a pipe holds
+    leaves the dispatcher blocked, sending it. terminate() must end the pool all the same."""
+    before = leak_snapshot()
+    pool = Pool(1, initializer=time.sleep, initargs=(60,), context=warmed_up)
+    result = pool.apply_async(len, (b"j" * (8 * 2**20),))
+    time.sleep(0.2)  # the dispatcher is sending it now
+    asked_at = time.monotonic()
+    pool.terminate()
+    assert time.monotonic() - asked_at < WAIT
+    with pytest.raises(PoolTerminated):
+        result.get(timeout=0)
+    assert leak_snapshot() == before
+
+
 def test_terminate_with_ten_thousand_tasks_waiting(warmed_up):
     before = leak_snapshot()
     pool = Pool(2, context=warmed_up)

@@ -10,7 +10,7 @@ import pytest
 
 import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
-from tests.helpers import Unloadable, slow, square
+from tests.helpers import Unloadable, big_reply_after, slow, square
 
 
 def test_an_apply_job_waits_for_an_idle_worker_never_behind_a_long_task():
@@ -76,6 +76,25 @@ def test_quick_jobs_travel_to_a_worker_many_per_message(monkeypatch, submit):
     assert sum(messages) == 2000
     assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 jobs"
     assert max(messages) <= procsync_teach.pool.LINE_UP_JOBS + 1
+
+
+@pytest.mark.timeout(60)
+def test_a_big_function_never_waits_in_a_pipe_behind_another_functions_job():
+    """Lined up behind a job for another function, it would travel with its function:
+    megabytes the worker reads only after that job. The dispatcher would block writing
+    them, the worker block writing its big reply, and neither would ever move again."""
+    payload = b"p" * (4 * 2**20)
+
+    def big_function(x):  # a closure: pickled by value, with its 4 MB
+        return len(payload) + x
+
+    expected = [len(payload) + n for n in range(10)]
+    with Pool(2, context="fork") as pool:
+        assert pool.map(big_function, range(10), chunksize=1) == expected  # quick
+        replies = [pool.apply_async(big_reply_after, (0.3, 8 * 2**20)) for _ in range(2)]
+        mapped = pool.map_async(big_function, range(10), chunksize=1)
+        assert [len(reply.get(timeout=20)) for reply in replies] == [8 * 2**20] * 2
+        assert mapped.get(timeout=20) == expected
 
 
 def test_a_function_no_worker_can_load_fails_each_of_its_jobs_and_nothing_else():
