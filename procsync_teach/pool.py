@@ -672,10 +672,11 @@ class Pool:
             self._reap(worker)
 
     def _kill_workers(self) -> None:
+        """Kill every worker, from the caller's thread: see :meth:`terminate`."""
         for worker in list(self._workers):
             try:
                 worker.process.kill()
-            except ValueError:  # the dispatcher has already reaped and closed it
+            except (ValueError, AttributeError):  # the dispatcher reaped and closed it
                 pass
 
     def _reap(self, worker: _Worker) -> int:
