@@ -173,8 +173,9 @@ class Lock:
             deadline = None
             self._threads.acquire()
         else:
-            deadline = now() + max(timeout, 0.0)
-            if not self._threads.acquire(True, max(timeout, 0.0)):
+            timeout = max(timeout, 0.0)
+            deadline = now() + timeout
+            if not self._threads.acquire(True, timeout):
                 return False
         try:
             got_it = self._lock_file(deadline)
