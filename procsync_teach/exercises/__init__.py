@@ -42,6 +42,16 @@ def not_done() -> Verdict:
     return hint("replace the `...` in the exercise cell with your code, then run it again.")
 
 
+def not_a_function(answer: object, call: str) -> Verdict | None:
+    """The verdict for an answer that should be a function and is not one yet, or None
+    if it is one. ``call`` shows the right use, e.g. ``"check_report(print_report)"``."""
+    if answer is Ellipsis:
+        return not_done()
+    if not callable(answer):
+        return hint(f"pass your function itself: {call}.")
+    return None
+
+
 def method_name(answer: object) -> str:
     """The bare method name in an answer: "pool.close()", "Close" or Pool.close -> "close"."""
     name = getattr(answer, "__name__", answer)

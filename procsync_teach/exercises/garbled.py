@@ -15,7 +15,7 @@ from ..capture import Capture, capture_output
 from ..clock import now
 from ..lock import Lock, LockHold
 from ..process import Process
-from . import Verdict, correct, hint, letters, not_done
+from . import Verdict, correct, hint, letters, not_a_function, not_done
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -41,10 +41,8 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     Args:
         print_report: your function itself (not a call to it).
     """
-    if print_report is Ellipsis:
-        return not_done()
-    if not callable(print_report):
-        return hint("pass your function itself: check_report(print_report).")
+    if (verdict := not_a_function(print_report, "check_report(print_report)")) is not None:
+        return verdict
     lock = Lock(trace=True)
     screen, processes, stuck = _run_reporters(print_report, lock)
     if stuck:

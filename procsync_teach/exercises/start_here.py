@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import redirect_stdout
 
 from ..capture import capture_output
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, hint, not_a_function, not_done
 
 #: What the process started by the learner's function must print.
 GREETING = "Hello from a new process!"
@@ -63,10 +63,9 @@ def check_run_in_a_process(run_in_a_process: Callable[[Callable, object], object
     Args:
         run_in_a_process: your function itself (not a call to it).
     """
-    if run_in_a_process is Ellipsis:
-        return not_done()
-    if not callable(run_in_a_process):
-        return hint("pass your function itself: check_run_in_a_process(run_in_a_process).")
+    usage = "check_run_in_a_process(run_in_a_process)"
+    if (verdict := not_a_function(run_in_a_process, usage)) is not None:
+        return verdict
     here = io.StringIO()  # what the function prints in *this* process, if it runs here
     with capture_output() as screen, redirect_stdout(here):
         try:
