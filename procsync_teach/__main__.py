@@ -4,7 +4,7 @@
     python -m procsync_teach demo sync-async --procs 4 --start-method spawn
     python -m procsync_teach demo --help          # every demo and option
 
-This file only reads the command line; the demos are in :mod:`procsync_teach.demos`.
+This file only reads the command line; the demos are in :mod:`procsync_teach.course.demos`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .demos import Options
+    from .course.demos import Options
 
 
 def number_between(kind: Callable[[str], float], low: float, high: float):
@@ -37,7 +37,7 @@ def number_between(kind: Callable[[str], float], low: float, high: float):
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The parser of the whole command, and that of ``demo`` (to report its errors)."""
-    from .demos import DEMOS, OPTION_MEANINGS
+    from .course.demos import DEMOS, OPTION_MEANINGS
 
     demo_list = "demos:\n" + "\n".join(f"  {name:<11} {demo.summary}"
                                         for name, demo in DEMOS.items())
@@ -70,7 +70,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
 def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) -> Options:
     """The demo's defaults, overridden by the options given; refuse the ones it ignores."""
-    from .demos import DEMOS, Options
+    from .course.demos import DEMOS, Options
 
     defaults = DEMOS[args.name].defaults
     given = {name: getattr(args, name) for name in ("procs", "tasks", "duration")
@@ -91,7 +91,7 @@ def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) 
 def main(argv: list[str] | None = None) -> int:
     # Everything, imports included, inside the try: a Ctrl-C at any moment ends quietly.
     try:
-        from .demos import run
+        from .course.demos import run
 
         parser, demo_parser = build_parser()
         args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from .clock import now
-from .colours import colour_of
+from .course.colours import colour_of
 
 
 class Written(NamedTuple):

@@ -386,7 +386,7 @@ def hide_file_browser(page: Page) -> None:
 def rerun_experiments(page: Page, timeout: float) -> list[str]:
     """Click every Experiment's "Run" button and return its status label once it settles.
 
-    ``procsync_teach.widgets.Experiment`` disables the button while it runs and sets the
+    ``procsync_teach.course.widgets.Experiment`` disables the button while it runs and sets the
     label beside it to "done" or "failed: ..."; an exception in a widget callback is seen
     nowhere else (nbval and nbclient never click).
     """

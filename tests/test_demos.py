@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from procsync_teach import colours, demos
 from procsync_teach.__main__ import main
+from procsync_teach.course import colours, demos
 
 DEMO_NAMES = ["garbled", "sync-async", "timeout", "crash"]
 

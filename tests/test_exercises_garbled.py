@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from procsync_teach import now
-from procsync_teach.exercises.garbled import check_possible_outputs, check_report
+from procsync_teach.course.exercises.garbled import check_possible_outputs, check_report
 
 
 def wait_until(start_at):

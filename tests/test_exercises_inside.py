@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from procsync_teach import Pool, WorkerDied
-from procsync_teach.exercises.inside import (
+from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
     children_stderr,
@@ -116,7 +116,7 @@ def test_lost_task_error_hints(answer, words):
 
 
 def test_lost_task_error_gives_up_on_an_experiment_that_hangs(monkeypatch):
-    monkeypatch.setattr("procsync_teach.exercises.inside.EXPERIMENT_TIMEOUT", 0.5)
+    monkeypatch.setattr("procsync_teach.course.exercises.inside.EXPERIMENT_TIMEOUT", 0.5)
 
     def waits_without_timeout(pool):
         with tempfile.TemporaryDirectory() as folder:

@@ -8,7 +8,7 @@ import multiprocessing
 import pytest
 
 from procsync_teach import TimeoutError
-from procsync_teach.exercises.lifecycle import check_get_or_default, check_shutdown_order
+from procsync_teach.course.exercises.lifecycle import check_get_or_default, check_shutdown_order
 
 pytestmark = pytest.mark.timeout(60)
 

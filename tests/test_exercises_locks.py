@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from procsync_teach import Lock
-from procsync_teach.exercises import locks
+from procsync_teach.course.exercises import locks
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from procsync_teach import Pool
-from procsync_teach.exercises.pitfalls import check_needs_guard, check_squares, run_script
+from procsync_teach.course.exercises.pitfalls import check_needs_guard, check_squares, run_script
 from tests.helpers import square
 
 pytestmark = pytest.mark.timeout(60)

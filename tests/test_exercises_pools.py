@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from procsync_teach.exercises.pools import check_collect_squares, check_method_choices
+from procsync_teach.course.exercises.pools import check_collect_squares, check_method_choices
 from tests.helpers import square
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from procsync_teach.exercises.speedup import (
+from procsync_teach.course.exercises.speedup import (
     check_default_chunksize,
     check_few_messages,
     reference_chunksize,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from procsync_teach import Process
-from procsync_teach.exercises.start_here import check_pool_size, check_run_in_a_process
+from procsync_teach.course.exercises.start_here import check_pool_size, check_run_in_a_process
 
 
 def run_and_join(function, argument):

@@ -6,14 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from procsync_teach.colours import WORKER_COLOURS, colour_of  # noqa: E402
-from procsync_teach.lock import LockHold  # noqa: E402
-from procsync_teach.plots import (  # noqa: E402
+from procsync_teach.course.colours import WORKER_COLOURS, colour_of  # noqa: E402
+from procsync_teach.course.plots import (  # noqa: E402
     plot_lock_holds,
     plot_seconds_against,
     plot_speedup,
     plot_task_timeline,
 )
+from procsync_teach.lock import LockHold  # noqa: E402
 from procsync_teach.trace import TaskRecord  # noqa: E402
 
 

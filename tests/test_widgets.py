@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from procsync_teach.widgets import Experiment  # noqa: E402
+from procsync_teach.course.widgets import Experiment  # noqa: E402
 
 
 class FakeDisplay:

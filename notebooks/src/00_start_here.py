@@ -138,7 +138,7 @@ procsync_teach.start_method()
 # %%
 import matplotlib.pyplot as plt
 
-from procsync_teach.colours import colour_of
+from procsync_teach.course.colours import colour_of
 
 fig, ax = plt.subplots(figsize=(6, 1.6), layout="constrained")
 for worker in range(4):
@@ -201,7 +201,7 @@ print("exit code:", process.exitcode)
 # another computer.
 
 # %%
-from procsync_teach.exercises.start_here import check_pool_size, check_run_in_a_process
+from procsync_teach.course.exercises.start_here import check_pool_size, check_run_in_a_process
 
 workers = ...  # your code: how many workers would Pool() start here?
 

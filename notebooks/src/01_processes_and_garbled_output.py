@@ -166,7 +166,7 @@ print("line breaks on the screen:", garbled.text.count("\n"))
 # %%
 import matplotlib.pyplot as plt
 
-from procsync_teach.colours import colour_of
+from procsync_teach.course.colours import colour_of
 
 
 def plot_writes(screen, ax=None, title="Who wrote, and when"):
@@ -351,7 +351,7 @@ from contextlib import nullcontext
 
 import ipywidgets as widgets
 
-from procsync_teach.widgets import Experiment
+from procsync_teach.course.widgets import Experiment
 
 
 def line_of(n, words):
@@ -393,7 +393,7 @@ Experiment(garbled_vs_locked,
 # each process held it, and looks at when each word was written.
 
 # %%
-from procsync_teach.exercises.garbled import check_possible_outputs, check_report
+from procsync_teach.course.exercises.garbled import check_possible_outputs, check_report
 
 
 def print_report(n, lock, start_at):

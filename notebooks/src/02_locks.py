@@ -173,11 +173,11 @@ def race(lock, processes=4, increments=20):
 # %% [markdown]
 # First, without a real lock. To keep `add_up` unchanged we hand it a `PretendLock`: it
 # has `with` like a lock and notes when each process was "inside", but it keeps nobody out.
-# (It lives in `procsync_teach.exercises.locks` rather than here, because a class passed
+# (It lives in `procsync_teach.course.exercises.locks` rather than here, because a class passed
 # to a process as an argument must be importable under spawn.)
 
 # %% tags=["nbval-ignore-output"]
-from procsync_teach.exercises.locks import PretendLock
+from procsync_teach.course.exercises.locks import PretendLock
 
 expected = 4 * 20
 pretend = PretendLock()
@@ -217,7 +217,7 @@ print(f"with the lock: expected {expected}, got {with_lock}")
 # %%
 import matplotlib.pyplot as plt
 
-from procsync_teach.plots import plot_lock_holds
+from procsync_teach.course.plots import plot_lock_holds
 
 
 def overlapping(holds):
@@ -276,7 +276,7 @@ print("holds recorded by the real lock:", len(traced.holds()))
 # notebook 05 shows.)
 
 # %%
-from procsync_teach.plots import plot_seconds_against
+from procsync_teach.course.plots import plot_seconds_against
 
 WORK = 0.02  # seconds of work per task
 TASKS = 5  # tasks per process, in each round
@@ -463,8 +463,8 @@ after_the_holder_is_killed(Lock())
 # %%
 import ipywidgets as widgets
 
-from procsync_teach.colours import colour_of
-from procsync_teach.widgets import Experiment
+from procsync_teach.course.colours import colour_of
+from procsync_teach.course.widgets import Experiment
 
 
 def counter_race(processes=2, increments=20):
@@ -507,7 +507,7 @@ Experiment(counter_race,
 # after every read, so an update left unprotected is lost for sure.
 
 # %%
-from procsync_teach.exercises.locks import check_safe_increment, check_transfer
+from procsync_teach.course.exercises.locks import check_safe_increment, check_transfer
 
 
 def safe_increment(counter, lock, n):

@@ -163,7 +163,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from procsync_teach import now
-from procsync_teach.plots import plot_task_timeline
+from procsync_teach.course.plots import plot_task_timeline
 
 def slow_square(n, seconds=0.2):
     time.sleep(seconds)  # stands for real work: an image to resize, a page to fetch
@@ -378,7 +378,7 @@ import functools
 
 import ipywidgets as widgets
 
-from procsync_teach.widgets import Experiment
+from procsync_teach.course.widgets import Experiment
 
 CALLER_WORK = 0.3  # seconds of the caller's own work in the map_async run
 last_run = {}
@@ -436,7 +436,7 @@ print("map_async gave control back before its tasks finished:", last_run["map_as
 # The check runs your function on a pool of its own, with each task slowed down a little.
 
 # %%
-from procsync_teach.exercises.pools import check_collect_squares, check_method_choices
+from procsync_teach.course.exercises.pools import check_collect_squares, check_method_choices
 
 def collect_squares(pool, numbers):
     """Return the squares of numbers, computed with pool.apply_async, gathered by a callback."""

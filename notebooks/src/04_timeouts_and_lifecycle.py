@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 from procsync_teach import Pool, PoolTerminated, TimeoutError, get_context, now
-from procsync_teach.plots import plot_task_timeline
+from procsync_teach.course.plots import plot_task_timeline
 
 def slow(seconds, value=None):
     time.sleep(seconds)  # stands for real work
@@ -268,7 +268,7 @@ std_pool.join()
 # %%
 import ipywidgets as widgets
 
-from procsync_teach.widgets import Experiment
+from procsync_teach.course.widgets import Experiment
 
 last_run = {}
 
@@ -313,7 +313,7 @@ print("get() with the first settings:", last_run["verdict"])
 # notebook imported `procsync_teach`'s in step 1.)
 
 # %%
-from procsync_teach.exercises.lifecycle import check_get_or_default, check_shutdown_order
+from procsync_teach.course.exercises.lifecycle import check_get_or_default, check_shutdown_order
 
 def get_or_default(result, timeout, default):
     """Return result.get(timeout=timeout), or default if the result is not ready in time."""

@@ -33,9 +33,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from procsync_teach import Pool, now
-from procsync_teach.exercises.speedup import check_default_chunksize, check_few_messages
-from procsync_teach.plots import plot_seconds_against, plot_speedup, plot_task_timeline
-from procsync_teach.widgets import Experiment
+from procsync_teach.course.exercises.speedup import check_default_chunksize, check_few_messages
+from procsync_teach.course.plots import plot_seconds_against, plot_speedup, plot_task_timeline
+from procsync_teach.course.widgets import Experiment
 
 
 def tiny(x):

@@ -36,7 +36,7 @@ import time
 from multiprocessing.connection import wait
 
 from procsync_teach import Pool, PoolTerminated, Process
-from procsync_teach.exercises.pitfalls import check_needs_guard, check_squares, run_script
+from procsync_teach.course.exercises.pitfalls import check_needs_guard, check_squares, run_script
 
 
 def square(x):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from procsync_teach.exercises import Verdict, correct, hint, method_name, not_done
+from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_done
 from procsync_teach.pool import Pool
 
 #: The numbers the check hands to the learner's ``collect_squares``.

@@ -33,8 +33,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .. import Lock, LockHold, Process, get_context, now
-from ..capture import capture_output
+from ... import Lock, LockHold, Process, get_context, now
+from ...capture import capture_output
 from . import Verdict, correct, hint, not_done
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together

@@ -3,7 +3,7 @@
 Every plot here draws on a matplotlib ``Axes`` (a new figure if none is given) and
 returns it, so a notebook can add a title or a line of its own. Times are shown in
 seconds from the start of the experiment, not raw clock readings; each worker keeps
-its colour from :mod:`procsync_teach.colours` in every plot.
+its colour from :mod:`procsync_teach.course.colours` in every plot.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
+from ..lock import LockHold
+from ..trace import TaskRecord
 from .colours import colour_of
-from .lock import LockHold
-from .trace import TaskRecord
 
 # How a bar looks when its job did not end well.
 _OUTCOME_HATCH = {"ok": "", "error": "xx", "worker died": "////", "terminated": ".."}

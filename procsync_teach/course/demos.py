@@ -6,7 +6,7 @@
     python -m procsync_teach demo crash        # a worker killed mid-task; the pool goes on
 
 Each demo says what happens as it happens, then draws a timeline in the terminal: one
-lane per worker, in the worker's colour from :mod:`procsync_teach.colours` (the colours
+lane per worker, in the worker's colour from :mod:`procsync_teach.course.colours` (the colours
 of the notebooks' plots), built from ``pool.records()``. The demos use only the library's
 public interface, so each ``demo_*`` function reads like a notebook cell.
 
@@ -32,15 +32,15 @@ from functools import partial
 from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from .capture import Capture, capture_output
-from .clock import now
+from ..capture import Capture, capture_output
+from ..clock import now
+from ..context import get_context
+from ..errors import TimeoutError, WorkerDied
+from ..lock import Lock
+from ..pool import Pool
+from ..process import Process
+from ..trace import TaskRecord
 from .colours import colour_of
-from .context import get_context
-from .errors import TimeoutError, WorkerDied
-from .lock import Lock
-from .pool import Pool
-from .process import Process
-from .trace import TaskRecord
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Barrier
@@ -615,7 +615,7 @@ class Span(NamedTuple):
     start: float
     end: float
     kind: str  # a key of LEGEND: "task", "failed", "waiting", "working" or "gave up"
-    colour: int | None = None  # a worker's index in procsync_teach.colours; None: plain
+    colour: int | None = None  # a worker's index in procsync_teach.course.colours; None: plain
 
 
 def task_lanes(records: list[TaskRecord], workers: int) -> dict[str, list[Span]]:

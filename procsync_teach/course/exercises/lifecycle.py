@@ -16,9 +16,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_done
+from procsync_teach.course.exercises.pools import _after_pause
 from procsync_teach.errors import PoolTerminated, TimeoutError
-from procsync_teach.exercises import Verdict, correct, hint, method_name, not_done
-from procsync_teach.exercises.pools import _after_pause
 from procsync_teach.pool import Pool
 
 #: The steps the second exercise may use.

@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..errors import WorkerDied
-from ..pool import Pool
+from ...errors import WorkerDied
+from ...pool import Pool
 from . import Verdict, correct, hint, method_name, not_done
 
 # -- helpers for the experiments --------------------------------------------------------

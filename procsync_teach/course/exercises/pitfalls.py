@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import PoolTerminated
+from ...errors import PoolTerminated
 from . import Verdict, correct, hint, letters, not_done
 
 # -- running a script in a process of its own ---------------------------------------------

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
 
-from ..capture import capture_output
+from ...capture import capture_output
 from . import Verdict, correct, hint, not_a_function, not_done
 
 #: What the process started by the learner's function must print.

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..capture import Capture, capture_output
-from ..clock import now
-from ..lock import Lock, LockHold
-from ..process import Process
+from ...capture import Capture, capture_output
+from ...clock import now
+from ...lock import Lock, LockHold
+from ...process import Process
 from . import Verdict, correct, hint, letters, not_a_function, not_done
 
 #: How many processes the report check starts.

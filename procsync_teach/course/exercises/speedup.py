@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..clock import now
-from ..pool import Pool
+from ...clock import now
+from ...pool import Pool
 from . import Verdict, correct, hint, not_done
 
 #: (items, workers) pairs the learner's ``default_chunksize`` is tried on.
