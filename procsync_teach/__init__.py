@@ -12,9 +12,16 @@ and :func:`capture_output` run and watch single processes.
 from .capture import Capture, capture_output
 from .clock import now
 from .context import get_context, start_method
-from .errors import PoolError, PoolTerminated, RemoteTraceback, TimeoutError, WorkerDied
+from .errors import (
+    PoolBroken,
+    PoolError,
+    PoolTerminated,
+    RemoteTraceback,
+    TimeoutError,
+    WorkerDied,
+)
 from .lock import Lock, LockHold
-from .pool import Pool
+from .pool import Pool, PoolStatistics
 from .process import Process
 from .results import AsyncResult, IMapIterator
 from .trace import TaskRecord
@@ -26,7 +33,9 @@ __all__ = [
     "Lock",
     "LockHold",
     "Pool",
+    "PoolBroken",
     "PoolError",
+    "PoolStatistics",
     "PoolTerminated",
     "Process",
     "RemoteTraceback",
