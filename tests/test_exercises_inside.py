@@ -14,6 +14,7 @@ import tempfile
 import pytest
 
 from procsync_teach import Pool, WorkerDied
+from procsync_teach.pool import _Dispatcher
 from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
@@ -29,19 +30,20 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize(
-    "method", ["_dispatch_round", "Pool._dispatch_round()", Pool._dispatch_round]
+    "method", ["_dispatch_round", "_Dispatcher._dispatch_round()", _Dispatcher._dispatch_round]
 )
 def test_reading_accepts_the_right_answers(method):
-    assert check_reading("dispatcher", 8, method)
+    assert check_reading("callbacks", 8, method)
 
 
 @pytest.mark.parametrize(
     "answers, words",
     [
         (("caller", 8, "_dispatch_round"), "question 1"),
-        (("dispatcher", 100, "_dispatch_round"), "question 2"),
-        (("dispatcher", 8, "_replace"), "which method calls it"),
-        (("dispatcher", 8, "_settle"), "question 3"),
+        (("dispatcher", 8, "_dispatch_round"), "question 1"),
+        (("callbacks", 100, "_dispatch_round"), "question 2"),
+        (("callbacks", 8, "_replace"), "which method calls it"),
+        (("callbacks", 8, "_settle"), "question 3"),
         ((..., ..., ...), "replace the `...`"),
     ],
 )

@@ -137,20 +137,19 @@ def check_reading(callback_thread: object, replies_for_map: object,
 
     Args:
         callback_thread: which thread runs the callback given to ``apply_async``:
-            ``"caller"`` or ``"dispatcher"``.
+            ``"caller"``, ``"dispatcher"`` or ``"callbacks"``.
         replies_for_map: how many replies the workers send back, in all, for a ``map``
             whose items were cut into 8 chunks.
-        sentinel_watcher: the name of the ``Pool`` method that waits on the workers'
+        sentinel_watcher: the name of the ``_Dispatcher`` method that waits on the workers'
             sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
     """
     if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
         return not_done()
     thread = str(callback_thread).strip().lower()
-    if "dispatch" not in thread:
+    if "callback" not in thread:
         return hint(
-            "question 1: a callback is called by AsyncResult._finish, which _settle reaches; "
-            "and _settle is called from _receive, inside _dispatch_round. Which thread runs "
-            "_dispatch_round?"
+            "question 1: a callback is called by AsyncResult._finish. Where does _settle "
+            "send a result that has a callback, and which thread takes it from there?"
         )
     if replies_for_map != 8:
         return hint(
@@ -169,7 +168,8 @@ def check_reading(callback_thread: object, replies_for_map: object,
             "and passes it to wait()."
         )
     return correct(
-        "Callbacks run in the dispatcher thread (keep them short: the pool waits for them); "
+        "Callbacks run on the pool's callback thread, one at a time, so a slow one delays "
+        "other callbacks but never the workers; "
         "one job, one reply, so 8 chunks bring 8 replies; and _dispatch_round waits on the "
         "pipes, the sentinels and the wake-up pipe at once."
     )
