@@ -14,7 +14,6 @@ import tempfile
 import pytest
 
 from procsync_teach import Pool, WorkerDied
-from procsync_teach.pool import _Dispatcher
 from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
@@ -22,6 +21,7 @@ from procsync_teach.course.exercises.inside import (
     sign_in_and_sleep,
     signed_in,
 )
+from procsync_teach.pool import _Dispatcher
 
 pytestmark = pytest.mark.timeout(60)
 
