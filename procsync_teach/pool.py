@@ -790,8 +790,7 @@ class _Dispatcher:
         Its function must also be the last one sent to the worker: then it travels
         without it, and what waits in the pipe stays within :data:`LINE_UP_BYTES`.
         """
-        return (_same_function(job.function, worker.quick_for)
-                and _same_function(job.function, worker.function)
+        return (job.function == worker.quick_for == worker.function
                 and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
                 and worker.bytes_held + len(job.arguments) <= LINE_UP_BYTES)
 
@@ -805,7 +804,7 @@ class _Dispatcher:
         """Send the jobs just given to a worker, as one message."""
         jobs = []
         for job in given:  # the function goes along only when it differs from the last one
-            function = None if _same_function(job.function, worker.function) else job.function
+            function = None if job.function == worker.function else job.function
             jobs.append(Job(job.job_id, function, job.kind, job.arguments))
             worker.function = job.function
         try:
@@ -942,7 +941,9 @@ class _Dispatcher:
             error = self._broken
         error = error or PoolTerminated("the pool was terminated before this task finished")
         self._fail_unfinished(error)
-        for iterator in list(self._iterators):
+        with self._lock:
+            iterators = list(self._iterators)
+        for iterator in iterators:
             iterator._stop(error)  # also ends a next() waiting on an input that blocks
         self._workers.clear()
         self._publish_statistics(ended=True)
@@ -995,12 +996,6 @@ class _Dispatcher:
             unsent, self._waiting = list(self._waiting), deque()
         for job in unsent:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
-
-
-def _same_function(function: bytes, other: bytes | None) -> bool:
-    """Are these the same pickled function? Comparing the bytes object itself first is
-    quick: the chunks of a map share one."""
-    return function is other or function == other
 
 
 def _signal_name(number: int) -> str:
