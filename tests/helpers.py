@@ -206,3 +206,19 @@ def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
     for _ in range(times):
         with lock:
             time.sleep(hold_for)
+
+
+# -- exercise checks ---------------------------------------------------------------------
+
+
+def stub(*args):
+    """An exercise cell's placeholder: a body of only ``...``."""
+    ...
+
+
+def assert_hint(verdict, *words):
+    """The verdict turns the answer away with a hint that says each of ``words``."""
+    assert not verdict
+    assert verdict.text.startswith("❌ Not yet. Hint:")
+    for word in words:
+        assert word in verdict.text

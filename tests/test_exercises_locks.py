@@ -10,20 +10,9 @@ import pytest
 
 from procsync_teach import Lock
 from procsync_teach.course.exercises import locks
+from tests.helpers import assert_hint, stub
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def stub(*args):
-    """The exercise cells' placeholder: a body of only ``...``."""
-    ...
-
-
-def assert_hint(verdict, *words):
-    assert not verdict
-    assert verdict.text.startswith("❌ Not yet. Hint:")
-    for word in words:
-        assert word in verdict.text
 
 
 # -- exercise 1: safe_increment --------------------------------------------------------

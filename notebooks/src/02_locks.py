@@ -137,6 +137,9 @@ try_in_a_process(lock)
 # - a `Barrier(4)` is a starting line: each process waits at `start.wait()` until all four
 #   are there, then all go at once. Otherwise, with the slow spawn start method, the first
 #   process could finish before the last one even began.
+#
+# (`Barrier`, and the `Event` of section 7, are two of the other primitives that
+# notebook [11 · The other primitives](11_other_primitives.ipynb) teaches properly.)
 
 # %%
 import time

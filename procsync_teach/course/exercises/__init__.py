@@ -42,6 +42,13 @@ def not_done() -> Verdict:
     return hint("replace the `...` in the exercise cell with your code, then run it again.")
 
 
+def not_answered() -> Verdict:
+    """The verdict for an exercise still holding its placeholder (``...``): nothing was
+    tried yet, so there is nothing to hint at."""
+    return Verdict(False, "⏳ Not answered yet: replace the `...` with your answer, then run "
+                          "the cell again.")
+
+
 def not_a_function(answer: object, call: str) -> Verdict | None:
     """The verdict for an answer that should be a function and is not one yet, or None
     if it is one. ``call`` shows the right use, e.g. ``"check_report(print_report)"``."""

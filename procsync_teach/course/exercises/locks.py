@@ -25,16 +25,15 @@ import dis
 import functools
 import os
 import shutil
-import struct
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ... import Lock, LockHold, Process, get_context, now
 from ...capture import capture_output
+from ..spans import SpanLog
 from . import Verdict, correct, hint, not_done
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together
@@ -59,10 +58,7 @@ class PretendLock:
     """
 
     def __init__(self) -> None:
-        fd, self._path = tempfile.mkstemp(prefix="procsync-pretend-", suffix=".trace")
-        os.close(fd)
-        # Only the creator removes the file, when its PretendLock is dropped or it exits.
-        weakref.finalize(self, _remove_file, os.getpid(), self._path)
+        self._log = SpanLog()  # one span per hold: (process id, entered, left)
         self._entered = 0.0
 
     def __repr__(self) -> str:
@@ -75,12 +71,7 @@ class PretendLock:
 
     def release(self) -> None:
         """Record the hold that ends now."""
-        record = _HOLD_RECORD.pack(os.getpid(), self._entered, now())
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, record)  # one small append: records of processes never mix
-        finally:
-            os.close(fd)
+        self._log.record(os.getpid(), self._entered, now())
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -90,21 +81,7 @@ class PretendLock:
 
     def holds(self) -> list[LockHold]:
         """Every recorded hold, by any process, oldest first."""
-        with open(self._path, "rb") as file:
-            data = file.read()
-        holds = [LockHold(*fields) for fields in _HOLD_RECORD.iter_unpack(data)]
-        return sorted(holds, key=lambda hold: hold.acquired)
-
-
-_HOLD_RECORD = struct.Struct("<qdd")  # pid, entered, left: 24 bytes a hold
-
-
-def _remove_file(creator_pid: int, path: str) -> None:
-    if os.getpid() == creator_pid:  # a forked copy must not remove the creator's file
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        return [LockHold(*span) for span in self._log.spans()]
 
 
 class SlowCounter:
