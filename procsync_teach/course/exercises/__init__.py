@@ -74,3 +74,33 @@ def letters(answer: object) -> set[str] | None:
         return {str(letter).strip().upper() for letter in answer}
     except TypeError:
         return None
+
+
+def check_choices(
+    answers: object, choices: dict[str, tuple[set[str], str]], options: tuple[str, ...],
+    item: str, praise: str,
+) -> Verdict:
+    """Check an answer that picks one of ``options`` for each lettered item.
+
+    ``answers`` maps letters to names (``{"a": "Semaphore", ...}``) or to objects with such
+    a name. ``choices`` maps each letter to the names accepted (lower case) and what the
+    item is like; a hint names the first item that is wrong and says what it is like,
+    never which option is right. ``item`` is what the letters stand for: "situation".
+    """
+    if answers is Ellipsis or (
+        isinstance(answers, dict) and all(value is Ellipsis for value in answers.values())
+    ):
+        return not_answered()
+    if not isinstance(answers, dict) or sorted(map(str, answers)) != sorted(choices):
+        return hint(f"answer with a dict with the keys {', '.join(sorted(choices))}, as in "
+                    "the exercise cell.")
+    for letter, (right, nature) in choices.items():
+        chosen = answers[letter]
+        if chosen is Ellipsis:
+            return hint(f"{item} {letter} is not answered yet.")
+        name = method_name(chosen)
+        if name not in {option.lower() for option in options}:
+            return hint(f"{item} {letter}: pick one of {', '.join(options)}.")
+        if name not in right:
+            return hint(f"{item} {letter} is not right yet: it {nature}.")
+    return correct(praise)

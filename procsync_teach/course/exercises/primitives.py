@@ -17,7 +17,7 @@ from typing import Any
 
 from ...context import get_context
 from ..spans import SpanLog, most_at_once
-from . import Verdict, correct, hint, method_name, not_answered
+from . import Verdict, check_choices, correct, hint, not_answered
 from .locks import _does_nothing, _run_together
 
 SEATS = 2  # how many processes may fetch at once
@@ -69,44 +69,26 @@ def check_polite_fetch(polite_fetch: Callable[..., Any]) -> Verdict:
     )
 
 
-#: The situations of the second exercise, and what each one needs (said without its name).
+#: The situations of the second exercise: the names accepted, and what each one needs.
 SITUATIONS = {
-    "a": ("Semaphore", "needs a count of free places: up to 3 processes in, the 4th waits"),
-    "b": ("Event", "needs a signal that stays on once given, which any number of processes "
-                   "can wait for"),
-    "c": ("Barrier", "needs a meeting point: nobody goes on until all have arrived"),
-    "d": ("RLock", "needs a lock that the process holding it may take again without "
-                   "waiting for itself"),
-    "e": ("Condition", "needs to sleep until a test on shared data comes true, woken by "
-                       "whoever changes the data"),
+    "a": ({"semaphore", "boundedsemaphore"},
+          "needs a count of free places: up to 3 processes in, the 4th waits"),
+    "b": ({"event"}, "needs a signal that stays on once given, which any number of processes "
+                     "can wait for"),
+    "c": ({"barrier"}, "needs a meeting point: nobody goes on until all have arrived"),
+    "d": ({"rlock"}, "needs a lock that the process holding it may take again without "
+                     "waiting for itself"),
+    "e": ({"condition"}, "needs to sleep until a test on shared data comes true, woken by "
+                         "whoever changes the data"),
 }
-
-_SAME_AS = {"boundedsemaphore": "semaphore"}  # a stricter Semaphore is right too
+PRIMITIVES = ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier")
 
 
 def check_primitives(answers: Any) -> Verdict:
     """Check ``answers``, a dict from each situation's letter to the primitive it needs:
     a name such as ``"Lock"`` or the class itself."""
-    if answers is Ellipsis or (
-        isinstance(answers, dict) and all(value is Ellipsis for value in answers.values())
-    ):
-        return not_answered()
-    if not isinstance(answers, dict) or sorted(answers) != sorted(SITUATIONS):
-        return hint(f"answer with a dict with the keys {', '.join(sorted(SITUATIONS))}, as "
-                    "in the exercise cell.")
-    for letter, (right, need) in SITUATIONS.items():
-        chosen = answers[letter]
-        if chosen is Ellipsis:
-            return hint(f"situation {letter} is not answered yet.")
-        if _primitive_name(chosen) != right.lower():
-            return hint(f"situation {letter} is not right yet: it {need}. Which primitive "
-                        "does that?")
-    return correct("each situation has its primitive: a Semaphore limits, an Event signals, "
-                   "a Barrier gathers, an RLock can be taken again, a Condition waits for a "
-                   "test to come true.")
-
-
-def _primitive_name(answer: Any) -> str:
-    """"Semaphore", "semaphore()", ctx.Semaphore or its class -> "semaphore"."""
-    name = method_name(answer)
-    return _SAME_AS.get(name, name)
+    return check_choices(
+        answers, SITUATIONS, PRIMITIVES, "situation",
+        "each situation has its primitive: a Semaphore limits, an Event signals, a Barrier "
+        "gathers, an RLock can be taken again, a Condition waits for a test to come true.",
+    )
