@@ -46,9 +46,10 @@
 #   Running a cell replaces them with yours; timings and timelines will differ a little,
 #   and that is expected.
 # - **Exercises** give you a cell with `...` to replace by your code. The last line of that
-#   cell checks your answer: ❌ comes with a hint, ✅ means you got it. Right below is the
-#   **solution**, in a cell whose code is hidden: try first, then click the collapsed cell
-#   (or the `…` in it) to open it.
+#   cell checks your answer: ⏳ means not answered yet, ❌ comes with a hint that says which
+#   part is not right yet, ✅ means you got it. Right below is the **solution**, in a cell
+#   whose code and output are hidden: try first, then click the collapsed cell (or the `…`
+#   in it) to open it.
 # - **If something hangs or goes wrong**: the ■ button (or *Kernel → Interrupt Kernel*)
 #   stops the running cell. To start afresh, use *Kernel → Restart Kernel and Run All
 #   Cells…*. A restart forgets every variable, so after one, run the cells again from the top.
@@ -280,7 +281,8 @@ check_run_in_a_process(run_in_a_process)
 #
 # - Run cells in order with **Shift-Enter**; if something hangs, interrupt (■), or restart
 #   the kernel and run from the top.
-# - Each exercise has a check (❌ with a hint, or ✅) and a hidden solution below it.
+# - Each exercise has a check (⏳ not answered yet, ❌ with a hint, or ✅) and a hidden
+#   solution below it.
 # - A process is a separate running copy of Python: `Process(target=f, args=(...))`,
 #   then `start()`, then `join(timeout=...)`.
 # - The course works under every start method: fork, spawn and forkserver.

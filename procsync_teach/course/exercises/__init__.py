@@ -11,6 +11,8 @@ The checks live in one module per notebook (``garbled``, ``locks``, ``pools``, .
 
 from __future__ import annotations
 
+import dis
+import inspect
 from typing import NamedTuple
 
 
@@ -37,11 +39,6 @@ def hint(advice: str) -> Verdict:
     return Verdict(False, f"❌ Not yet. Hint: {advice}")
 
 
-def not_done() -> Verdict:
-    """The verdict for an exercise still holding its placeholder (``...``)."""
-    return hint("replace the `...` in the exercise cell with your code, then run it again.")
-
-
 def not_answered() -> Verdict:
     """The verdict for an exercise still holding its placeholder (``...``): nothing was
     tried yet, so there is nothing to hint at."""
@@ -49,11 +46,42 @@ def not_answered() -> Verdict:
                           "the cell again.")
 
 
+def does_nothing(function: object) -> bool:
+    """Whether ``function`` is still an exercise's stub: ``...`` itself, or a function whose
+    body is only ``...``, ``pass`` or a docstring."""
+    if not callable(function) or function is Ellipsis:
+        return True
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("RESUME", "NOP", "RETURN_VALUE", "RETURN_CONST"):
+            continue
+        if instruction.opname == "LOAD_CONST" and instruction.argval is None:
+            continue
+        return False
+    return True
+
+
+def still_has_placeholder(function: object) -> bool:
+    """Whether ``function``'s source still holds the exercise's placeholder: a line that is
+    only ``...`` (a comment may follow). False when the source cannot be read.
+
+    Python compiles a bare ``...`` to nothing, so only the source shows that a function
+    whose other lines were given by the exercise has not been touched yet.
+    """
+    try:
+        source = inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return False
+    return any(line.split("#")[0].strip() == "..." for line in source.splitlines())
+
+
 def not_a_function(answer: object, call: str) -> Verdict | None:
     """The verdict for an answer that should be a function and is not one yet, or None
     if it is one. ``call`` shows the right use, e.g. ``"check_report(print_report)"``."""
     if answer is Ellipsis:
-        return not_done()
+        return not_answered()
     if not callable(answer):
         return hint(f"pass your function itself: {call}.")
     return None

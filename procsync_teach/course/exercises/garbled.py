@@ -15,7 +15,15 @@ from ...capture import Capture, capture_output
 from ...clock import now
 from ...lock import Lock, LockHold
 from ...process import Process
-from . import Verdict, correct, hint, letters, not_a_function, not_done
+from . import (
+    Verdict,
+    correct,
+    hint,
+    letters,
+    not_a_function,
+    not_answered,
+    still_has_placeholder,
+)
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -43,6 +51,16 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     """
     if (verdict := not_a_function(print_report, "check_report(print_report)")) is not None:
         return verdict
+    verdict = _judge_report(print_report)
+    # The exercise gives the two print lines: run untouched, they fail, and the hint would
+    # say how to fix them. A learner who has not tried yet gets no hint.
+    if not verdict and still_has_placeholder(print_report):
+        return not_answered()
+    return verdict
+
+
+def _judge_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
+    """Run the reporters and say whether each report came out whole, or what went wrong."""
     lock = Lock(trace=True)
     screen, processes, stuck = _run_reporters(print_report, lock)
     if stuck:
@@ -54,7 +72,7 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     if failed:
         return hint(f"process {failed[0].name} failed with {_last_error(screen)}")
     if not screen.records():
-        return not_done()
+        return not_answered()
     if any(_own_lines(screen, f"P{n}") != report_lines(n) for n in range(REPORTERS)):
         return hint(
             "each process should print its two report lines once each: keep the two "
@@ -150,7 +168,7 @@ def check_possible_outputs(answer: Iterable[str]) -> Verdict:
         answer: the letters of every possible screen, e.g. ``{"A", "C"}``.
     """
     if answer is Ellipsis:
-        return not_done()
+        return not_answered()
     chosen = letters(answer)
     if chosen is None:
         return hint('give a set of letters, such as {"A", "C"}.')

@@ -17,8 +17,7 @@ from typing import Any
 
 from ...clock import now
 from ..spans import Span, most_at_once
-from . import Verdict, check_choices, correct, hint, not_answered
-from .locks import _does_nothing
+from . import Verdict, check_choices, correct, does_nothing, hint, not_answered
 
 URLS = [f"https://example.org/page/{number}" for number in range(8)]
 DOWNLOAD_TIME = 0.1  # seconds one fake download waits, like a slow server
@@ -41,7 +40,7 @@ def fake_download(url: str) -> int:
 def check_fetch_all(fetch_all: Callable[[list[str]], Any]) -> Verdict:
     """Check ``fetch_all(urls)``: it returns ``[fake_download(url) for url in urls]``, in
     order, with the downloads waiting side by side in threads."""
-    if _does_nothing(fetch_all):
+    if does_nothing(fetch_all):
         return not_answered()
     with _downloads_lock:
         _downloads.clear()

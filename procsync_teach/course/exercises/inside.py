@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from ...errors import WorkerDied
 from ...pool import Pool
 from ...results import AsyncResult
-from . import Verdict, correct, hint, method_name, not_done
+from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
 
@@ -147,7 +147,7 @@ def check_reading(callback_thread: object, replies_for_map: object,
             sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
     """
     if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
-        return not_done()
+        return not_answered()
     thread = str(callback_thread).strip().lower()
     if "dispatch" not in thread:
         return hint(
@@ -233,7 +233,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
     die while running a task, and that the pool still answers afterwards.
     """
     if lost_task_error is Ellipsis or not callable(lost_task_error):
-        return not_done()
+        return not_answered()
     with Pool(2) as pool:
         outcome: dict[str, object] = {}
 
@@ -260,7 +260,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
                         "its type.")
         answer = outcome.get("value")
         if answer is None or answer is Ellipsis:
-            return not_done()
+            return not_answered()
         died = [record for record in pool.records() if record.outcome == "worker died"]
         if isinstance(answer, BaseException):
             return hint(f"you returned the exception itself, {answer!r}; return its type: "

@@ -17,8 +17,8 @@ from typing import Any
 
 from ...context import get_context
 from ..spans import SpanLog, most_at_once
-from . import Verdict, check_choices, correct, hint, not_answered
-from .locks import _does_nothing, _run_together
+from . import Verdict, check_choices, correct, does_nothing, hint, not_answered
+from .locks import _run_together
 
 SEATS = 2  # how many processes may fetch at once
 FETCHERS = 4  # how many processes run the learner's polite_fetch together
@@ -38,7 +38,7 @@ def check_polite_fetch(polite_fetch: Callable[..., Any]) -> Verdict:
 
     ``seats`` is a ``Semaphore(SEATS)`` shared by all the check's processes.
     """
-    if _does_nothing(polite_fetch):
+    if does_nothing(polite_fetch):
         return not_answered()
     seats = get_context().Semaphore(SEATS)
     log = SpanLog()
