@@ -17,7 +17,30 @@ task fails or, in ``multiprocessing.Pool``, hangs. **cloudpickle** sends such fu
 (and lambdas) by *value*, their code included, but it is written in Python and costs
 several microseconds more per message, which a map of thousands of tiny tasks feels.
 So :func:`dumps` tries ``pickle`` first, and turns to cloudpickle only when ``pickle``
-fails or names something in ``__main__``.
+fails or names something in ``__main__``. If cloudpickle fails too (the function uses a
+thread lock, a queue, an open file: things no pickler can copy), the thing goes by name
+after all, as ``multiprocessing`` sends it: a worker started by fork finds it in the
+``__main__`` it inherited; one started by spawn or forkserver says clearly why it cannot.
+
+Functions from ``__main__`` share one namespace in a worker, as they do in the standard
+library: the worker's own ``__main__`` module. A function sent by value is rebuilt there,
+and the globals it uses (with those the ``__main__`` functions among them use in turn)
+travel apart from it and are merged into that namespace by this rule:
+
+* a variable the worker already has keeps the worker's value: what an initializer or an
+  earlier task stored with ``global`` stays, as in ``multiprocessing``, and a change made
+  in the notebook after a worker got the variable does not reach that worker (pass such
+  values as arguments);
+* a function or class defined in ``__main__`` replaces the worker's older one: a function
+  redefined in a notebook cell is used in its new version.
+
+So ``def init(x): global SHARED; SHARED = x`` as the pool's ``initializer`` and
+``def task(i): return SHARED + i`` work together, whichever start method.
+
+A pool pickles each function once (:class:`FunctionPickles`) and sends it to a worker
+once; the worker merges its globals once, keeps the function's bytes, and unpickles the
+function afresh for every job, so that nothing a job does to it (a list it is bound to,
+a callable object's attributes) carries over to the next job, as in ``multiprocessing``.
 
 On the pipe, a job or a reply travels as a plain tuple: ``pickle`` writes a tuple of
 numbers, strings and bytes in well under a microsecond, a named class several times slower.
@@ -25,10 +48,16 @@ numbers, strings and bytes in well under a microsecond, a named class several ti
 
 from __future__ import annotations
 
+import io
 import pickle
+import sys
+import types
+import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import cloudpickle
+from cloudpickle.cloudpickle import _function_setstate
 
 loads = pickle.loads
 
@@ -40,15 +69,193 @@ def dumps(thing: Any) -> bytes:
     """Pickle ``thing`` so that any worker can unpickle it, whatever its start method.
 
     Raises whatever cloudpickle raises for a thing that cannot be pickled at all
-    (an open file, a thread lock, ...).
+    (a lambda that uses a thread lock, ...).
     """
+    return _pickle(thing)[0]
+
+
+def dumps_function(function: Callable[..., Any]) -> bytes:
+    """Pickle a job's function, in the two parts :func:`unpack_function` expects."""
+    return _pickle_function(function)[0]
+
+
+def unpack_function(message: bytes) -> bytes:
+    """Merge the globals that came with a function into this process's ``__main__``
+    (by the rule above) and return the function's own bytes, for ``loads`` per job."""
+    with_globals, function = loads(message)
+    if with_globals:
+        loads(with_globals)  # unpickling it merges its globals: see _set_state
+    return function
+
+
+class FunctionPickles:
+    """A pool's pickled functions: calling ``apply_async(f, ...)`` a thousand times
+    pickles ``f`` once, not a thousand times (with a large global, that is most of the
+    cost).
+
+    A function is pickled again when it, or a global of ``__main__`` it uses, has been
+    defined anew since: a function redefined in a notebook cell is a new object, and its
+    new version is sent. A bound method or a callable object is pickled at every call:
+    its state may have changed in between.
+    """
+
+    def __init__(self) -> None:
+        # Weak keys: a function the notebook dropped does not stay alive here.
+        self._pickled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, function: Callable[..., Any]) -> bytes:
+        """``dumps_function(function)``, from the cache while it is still right."""
+        if not isinstance(function, types.FunctionType):
+            return dumps_function(function)
+        cached = self._pickled.get(function)
+        if cached is None or not _still_bound(cached[1]):
+            cached = self._pickled[function] = _pickle_function(function)
+        return cached[0]
+
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_MISSING = object()  # the value of a global that does not exist (yet)
+
+
+def _main_namespace() -> dict[str, Any]:
+    """This process's ``__main__`` module's globals: a notebook's, a script's."""
+    return vars(sys.modules["__main__"])
+
+
+def _still_bound(looked_up: dict[str, Any]) -> bool:
+    """Does each of these names of ``__main__`` still hold the same object (or none)?"""
+    namespace = _main_namespace()
+    return all(namespace.get(name, _MISSING) is value for name, value in looked_up.items())
+
+
+def _pickle_function(function: Callable[..., Any]) -> tuple[bytes, dict[str, Any]]:
+    """The message of :func:`dumps_function`, and the globals of ``__main__`` it looked up.
+
+    A function of ``__main__`` that uses globals is pickled twice: with its globals, to be
+    unpickled once by each worker it reaches (that merges them), and without, to be
+    unpickled for every job (cheap, whatever the size of its globals).
+    """
+    pickled, looked_up = _pickle(function)
+    if any(value is not _MISSING for value in looked_up.values()):
+        without_globals = _pickle_by_value(function, with_globals=False)[0]
+        return pickle.dumps((pickled, without_globals), _PROTOCOL), looked_up
+    return pickle.dumps((b"", pickled), _PROTOCOL), looked_up
+
+
+def _pickle(thing: Any) -> tuple[bytes, dict[str, Any]]:
+    """Pickle ``thing`` by name if a worker can find it so, else by value, else by name
+    after all. Return the bytes, and the globals of ``__main__`` its functions look up
+    (with their values; :data:`_MISSING` for those not defined)."""
     try:
-        pickled = pickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
+        by_name = pickle.dumps(thing, _PROTOCOL)
     except Exception:  # a lambda, a function defined inside a function, ...
-        return cloudpickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
-    if b"__main__" in pickled:  # a name a spawned worker may not know: send the value
-        return cloudpickle.dumps(thing, pickle.HIGHEST_PROTOCOL)
-    return pickled
+        by_name = None
+    if by_name is not None and b"__main__" not in by_name:
+        return by_name, {}
+    try:
+        return _pickle_by_value(thing, with_globals=True)
+    except Exception as error:  # it uses a lock, a queue, an open file...
+        if by_name is None:
+            raise
+        what = getattr(thing, "__qualname__", type(thing).__qualname__)
+        reason = f"{type(error).__name__}: {error}"
+        return pickle.dumps(_Call(_load_by_name, by_name, what, reason), _PROTOCOL), {}
+
+
+def _pickle_by_value(thing: Any, with_globals: bool) -> tuple[bytes, dict[str, Any]]:
+    file = io.BytesIO()
+    pickler = _MainPickler(file, with_globals)
+    pickler.dump(thing)
+    return file.getvalue(), pickler.looked_up
+
+
+class _MainPickler(cloudpickle.Pickler):
+    """cloudpickle, except that a function of ``__main__`` is rebuilt in the unpickling
+    process's ``__main__``, into which its globals are merged (see :func:`_set_state`),
+    or, ``with_globals=False``, left out.
+
+    ``looked_up`` collects the globals that these functions look up, with their values.
+    """
+
+    def __init__(self, file: io.BytesIO, with_globals: bool) -> None:
+        super().__init__(file, _PROTOCOL)
+        self.with_globals = with_globals
+        self.looked_up: dict[str, Any] = {}
+
+    def _dynamic_function_reduce(self, func: types.FunctionType) -> tuple:
+        # cloudpickle calls this for every function it sends by value.
+        reduced = super()._dynamic_function_reduce(func)
+        if func.__globals__ is not _main_namespace():
+            return reduced
+        _, (code, _, _, _, closure), (attributes, slots), *_ = reduced
+        self.looked_up.update((name, func.__globals__.get(name, _MISSING))
+                              for name in _global_names(code))
+        if not self.with_globals:
+            slots["__globals__"] = {}
+        return _function_in_main, (code, closure), (attributes, slots), None, None, _set_state
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The names a code object (or one nested in it) may look up among the globals:
+    ``co_names`` also holds attribute names, which only makes the set larger."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _global_names(constant)
+    return names
+
+
+def _function_in_main(code: types.CodeType, closure: tuple | None) -> types.FunctionType:
+    """A function of ``__main__`` arriving: its globals are this process's ``__main__``."""
+    return types.FunctionType(code, _main_namespace(), None, None, closure)
+
+
+def _set_state(function: types.FunctionType, state: tuple) -> None:
+    """Merge the globals that came with an arriving function of ``__main__`` into this
+    process's ``__main__``: a variable already there keeps its value; a function or
+    class defined in ``__main__`` replaces the one there. Then give the function its
+    name, defaults and closure (cloudpickle's setter, which would also put its builtins
+    into ``__main__``: the module keeps its own)."""
+    attributes, slots = state
+    namespace = function.__globals__
+    for name, value in slots.pop("__globals__").items():
+        if name not in namespace or _defined_in_main(name, value):
+            namespace[name] = value
+    builtins = namespace.get("__builtins__", _MISSING)
+    _function_setstate(function, (attributes, {**slots, "__globals__": {}}))
+    if builtins is not _MISSING:
+        namespace["__builtins__"] = builtins
+
+
+def _defined_in_main(name: str, value: Any) -> bool:
+    """Is ``value`` what ``def name`` or ``class name`` made in ``__main__``?"""
+    return (isinstance(value, (types.FunctionType, type)) and value.__name__ == name
+            and value.__module__ == "__main__")
+
+
+def _load_by_name(pickled: bytes, what: str, reason: str) -> Any:
+    """Unpickle what could go only by name; if this process cannot find it, say why."""
+    try:
+        return loads(pickled)
+    except AttributeError as error:
+        raise AttributeError(
+            f"{error}. {what} could not be sent by value ({reason}), so it was sent by name, "
+            "as multiprocessing sends it, and this worker's __main__ has no such name: under "
+            "spawn and forkserver a worker's __main__ holds only what the main script file "
+            "defines at its top level (nothing of a notebook's). Create what cannot be "
+            "pickled (a lock, a queue, a file) inside the function, or pass it as an "
+            "argument (a procsync_teach.Lock can be), or use the fork start method."
+        ) from None
+
+
+class _Call:
+    """Pickles as the call ``function(*args)``: unpickling makes that call."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self.function, self.args = function, args
+
+    def __reduce__(self) -> tuple:
+        return self.function, self.args
 
 
 class Job(NamedTuple):

@@ -68,7 +68,15 @@ from .clock import now
 from .context import get_context
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
-from .messages import STOP, InitializerFailed, Job, dumps, pack_jobs, unpack_reply
+from .messages import (
+    STOP,
+    FunctionPickles,
+    InitializerFailed,
+    Job,
+    dumps,
+    pack_jobs,
+    unpack_reply,
+)
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -183,6 +191,7 @@ class Pool:
         self._context = get_context(context)
         self._processes = processes
         self._setup = dumps((initializer, tuple(initargs)))
+        self._function_pickles = FunctionPickles()
         self._maxtasksperchild = maxtasksperchild
 
         self._state = RUN
@@ -366,10 +375,11 @@ class Pool:
         return chunksize
 
     def _pickle_function(self, func: Callable[..., Any]) -> bytes:
-        """Pickle the function once for all its jobs; mistakes surface here, in the caller."""
+        """Pickle the function for all its jobs (once for all calls of the same function:
+        see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return dumps(func)
+        return self._function_pickles.get(func)
 
     def _job(self, function: bytes, kind: str, arguments: Any, keywords: dict,
              result: AsyncResult | IMapIterator, first: int, calls: int) -> _WaitingJob:
