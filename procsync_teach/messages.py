@@ -23,24 +23,32 @@ after all, as ``multiprocessing`` sends it: a worker started by fork finds it in
 ``__main__`` it inherited; one started by spawn or forkserver says clearly why it cannot.
 
 Functions from ``__main__`` share one namespace in a worker, as they do in the standard
-library: the worker's own ``__main__`` module. A function sent by value is rebuilt there,
-and the globals it uses (with those the ``__main__`` functions among them use in turn)
-travel apart from it and are merged into that namespace by this rule:
+library: the worker's own ``__main__`` module (under fork, a copy of the parent's taken
+when the worker started; under spawn and forkserver, the main script file's top level
+run again, or next to nothing for a notebook). A function sent by value is rebuilt
+there, and the globals it uses (with those used by the ``__main__`` functions among
+them, in turn) are merged into that namespace when it arrives, by this rule:
 
 * a variable the worker already has keeps the worker's value: what an initializer or an
-  earlier task stored with ``global`` stays, as in ``multiprocessing``, and a change made
-  in the notebook after a worker got the variable does not reach that worker (pass such
-  values as arguments);
+  earlier task stored with ``global`` stays, as in ``multiprocessing``; and a variable
+  changed in the notebook after a worker got it keeps its old value in that worker, as
+  ``multiprocessing``'s workers keep the globals they started with (pass a value that
+  changes as an argument);
 * a function or class defined in ``__main__`` replaces the worker's older one: a function
   redefined in a notebook cell is used in its new version.
 
 So ``def init(x): global SHARED; SHARED = x`` as the pool's ``initializer`` and
-``def task(i): return SHARED + i`` work together, whichever start method.
+``def task(i): return SHARED + i`` work together, whichever the start method, and
+whether ``task`` was defined before the pool started or after.
 
-A pool pickles each function once (:class:`FunctionPickles`) and sends it to a worker
-once; the worker merges its globals once, keeps the function's bytes, and unpickles the
-function afresh for every job, so that nothing a job does to it (a list it is bound to,
-a callable object's attributes) carries over to the next job, as in ``multiprocessing``.
+A pool pickles each function once, not at every call (:class:`FunctionPickles`), and
+sends it to a worker once. The worker merges its globals once; a large global costs
+once per worker, not once per task. It then keeps a plain function, as
+``multiprocessing``'s worker keeps the function it looks up by name, but unpickles a bound
+method, a callable object or a closure afresh for every job, as ``multiprocessing``
+pickles it with every task: nothing a job does to it (the list it pops from, its
+attributes) carries over to the next job. For that, the function travels twice, with its
+globals and without them (see :func:`dumps_function`).
 
 On the pipe, a job or a reply travels as a plain tuple: ``pickle`` writes a tuple of
 numbers, strings and bytes in well under a microsecond, a named class several times slower.
@@ -54,6 +62,7 @@ import sys
 import types
 import weakref
 from collections.abc import Callable
+from multiprocessing import parent_process
 from typing import Any, NamedTuple
 
 import cloudpickle
@@ -71,7 +80,7 @@ def dumps(thing: Any) -> bytes:
     Raises whatever cloudpickle raises for a thing that cannot be pickled at all
     (a lambda that uses a thread lock, ...).
     """
-    return _pickle(thing)[0]
+    return _pickle(thing).data
 
 
 def dumps_function(function: Callable[..., Any]) -> bytes:
@@ -93,10 +102,10 @@ class FunctionPickles:
     pickles ``f`` once, not a thousand times (with a large global, that is most of the
     cost).
 
-    A function is pickled again when it, or a global of ``__main__`` it uses, has been
-    defined anew since: a function redefined in a notebook cell is a new object, and its
-    new version is sent. A bound method or a callable object is pickled at every call:
-    its state may have changed in between.
+    A function is pickled again when it, or a global it uses, has been defined anew
+    since: a function redefined in a notebook cell is a new object, and its new version
+    is sent. A bound method or a callable object is pickled at every call: its state may
+    have changed in between.
     """
 
     def __init__(self) -> None:
@@ -116,42 +125,49 @@ class FunctionPickles:
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _MISSING = object()  # the value of a global that does not exist (yet)
 
+#: A global a pickled function looked up: (the globals it was in, its name, its value).
+_LookedUp = tuple[dict[str, Any], str, Any]
+
+
+class _Pickled(NamedTuple):
+    data: bytes
+    looked_up: list[_LookedUp]  # by the functions pickled by value
+    main_globals: bool  # True if functions of __main__ in it carry globals
+
 
 def _main_namespace() -> dict[str, Any]:
     """This process's ``__main__`` module's globals: a notebook's, a script's."""
     return vars(sys.modules["__main__"])
 
 
-def _still_bound(looked_up: dict[str, Any]) -> bool:
-    """Does each of these names of ``__main__`` still hold the same object (or none)?"""
-    namespace = _main_namespace()
-    return all(namespace.get(name, _MISSING) is value for name, value in looked_up.items())
+def _still_bound(looked_up: list[_LookedUp]) -> bool:
+    """Does each of these globals still hold the same object (or still not exist)?"""
+    return all(namespace.get(name, _MISSING) is value for namespace, name, value in looked_up)
 
 
-def _pickle_function(function: Callable[..., Any]) -> tuple[bytes, dict[str, Any]]:
-    """The message of :func:`dumps_function`, and the globals of ``__main__`` it looked up.
+def _pickle_function(function: Callable[..., Any]) -> tuple[bytes, list[_LookedUp]]:
+    """The message of :func:`dumps_function`, and the globals the function looked up.
 
     A function of ``__main__`` that uses globals is pickled twice: with its globals, to be
     unpickled once by each worker it reaches (that merges them), and without, to be
     unpickled for every job (cheap, whatever the size of its globals).
     """
-    pickled, looked_up = _pickle(function)
-    if any(value is not _MISSING for value in looked_up.values()):
-        without_globals = _pickle_by_value(function, with_globals=False)[0]
-        return pickle.dumps((pickled, without_globals), _PROTOCOL), looked_up
-    return pickle.dumps((b"", pickled), _PROTOCOL), looked_up
+    pickled = _pickle(function)
+    if pickled.main_globals:
+        without_globals = _pickle_by_value(function, with_globals=False).data
+        return pickle.dumps((pickled.data, without_globals), _PROTOCOL), pickled.looked_up
+    return pickle.dumps((b"", pickled.data), _PROTOCOL), pickled.looked_up
 
 
-def _pickle(thing: Any) -> tuple[bytes, dict[str, Any]]:
+def _pickle(thing: Any) -> _Pickled:
     """Pickle ``thing`` by name if a worker can find it so, else by value, else by name
-    after all. Return the bytes, and the globals of ``__main__`` its functions look up
-    (with their values; :data:`_MISSING` for those not defined)."""
+    after all."""
     try:
         by_name = pickle.dumps(thing, _PROTOCOL)
     except Exception:  # a lambda, a function defined inside a function, ...
         by_name = None
     if by_name is not None and b"__main__" not in by_name:
-        return by_name, {}
+        return _Pickled(by_name, [], False)
     try:
         return _pickle_by_value(thing, with_globals=True)
     except Exception as error:  # it uses a lock, a queue, an open file...
@@ -159,14 +175,15 @@ def _pickle(thing: Any) -> tuple[bytes, dict[str, Any]]:
             raise
         what = getattr(thing, "__qualname__", type(thing).__qualname__)
         reason = f"{type(error).__name__}: {error}"
-        return pickle.dumps(_Call(_load_by_name, by_name, what, reason), _PROTOCOL), {}
+        return _Pickled(pickle.dumps(_Call(_load_by_name, by_name, what, reason), _PROTOCOL),
+                        [], False)
 
 
-def _pickle_by_value(thing: Any, with_globals: bool) -> tuple[bytes, dict[str, Any]]:
+def _pickle_by_value(thing: Any, with_globals: bool) -> _Pickled:
     file = io.BytesIO()
     pickler = _MainPickler(file, with_globals)
     pickler.dump(thing)
-    return file.getvalue(), pickler.looked_up
+    return _Pickled(file.getvalue(), pickler.looked_up, pickler.main_globals)
 
 
 class _MainPickler(cloudpickle.Pickler):
@@ -174,22 +191,25 @@ class _MainPickler(cloudpickle.Pickler):
     process's ``__main__``, into which its globals are merged (see :func:`_set_state`),
     or, ``with_globals=False``, left out.
 
-    ``looked_up`` collects the globals that these functions look up, with their values.
+    It also notes each global that the functions it pickles by value look up.
     """
 
     def __init__(self, file: io.BytesIO, with_globals: bool) -> None:
         super().__init__(file, _PROTOCOL)
         self.with_globals = with_globals
-        self.looked_up: dict[str, Any] = {}
+        self.looked_up: list[_LookedUp] = []
+        self.main_globals = False
 
     def _dynamic_function_reduce(self, func: types.FunctionType) -> tuple:
         # cloudpickle calls this for every function it sends by value.
         reduced = super()._dynamic_function_reduce(func)
-        if func.__globals__ is not _main_namespace():
+        namespace = func.__globals__
+        self.looked_up.extend((namespace, name, namespace.get(name, _MISSING))
+                              for name in _global_names(func.__code__))
+        if namespace is not _main_namespace():
             return reduced
         _, (code, _, _, _, closure), (attributes, slots), *_ = reduced
-        self.looked_up.update((name, func.__globals__.get(name, _MISSING))
-                              for name in _global_names(code))
+        self.main_globals = self.main_globals or bool(slots["__globals__"])
         if not self.with_globals:
             slots["__globals__"] = {}
         return _function_in_main, (code, closure), (attributes, slots), None, None, _set_state
@@ -211,17 +231,19 @@ def _function_in_main(code: types.CodeType, closure: tuple | None) -> types.Func
 
 
 def _set_state(function: types.FunctionType, state: tuple) -> None:
-    """Merge the globals that came with an arriving function of ``__main__`` into this
-    process's ``__main__``: a variable already there keeps its value; a function or
-    class defined in ``__main__`` replaces the one there. Then give the function its
-    name, defaults and closure (cloudpickle's setter, which would also put its builtins
-    into ``__main__``: the module keeps its own)."""
+    """Give an arriving function of ``__main__`` its name, defaults and closure, and, in a
+    worker, merge the globals that came with it into ``__main__``: a variable already
+    there keeps its value; a function or class defined in ``__main__`` replaces the one
+    there. (The main process, where they came from, keeps its own: what a task returns
+    does not change a notebook's globals.)"""
     attributes, slots = state
     namespace = function.__globals__
-    for name, value in slots.pop("__globals__").items():
-        if name not in namespace or _defined_in_main(name, value):
-            namespace[name] = value
+    if parent_process() is not None:
+        for name, value in slots["__globals__"].items():
+            if name not in namespace or _defined_in_main(name, value):
+                namespace[name] = value
     builtins = namespace.get("__builtins__", _MISSING)
+    # cloudpickle's own setter, given no globals; it also puts its builtins in __main__.
     _function_setstate(function, (attributes, {**slots, "__globals__": {}}))
     if builtins is not _MISSING:
         namespace["__builtins__"] = builtins
@@ -271,7 +293,7 @@ class Job(NamedTuple):
     """
 
     job_id: int  # e.g. 17, unique within its pool
-    function: bytes | None  # the pickled function; None: the same as this worker's last job
+    function: bytes | None  # made by dumps_function; None: the same as this worker's last job
     kind: str  # "apply", "map" or "starmap"
     arguments: bytes  # pickled by the caller, e.g. ((10,), {}) for apply; [0, 1, 2] for map
 

@@ -155,6 +155,18 @@ class Pool:
     ``terminate()`` settles every pending result (:class:`PoolTerminated`), and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
 
+    Functions from a notebook (``__main__``) travel by value, but share one namespace in
+    a worker, its ``__main__``, as in ``multiprocessing``: what your ``initializer`` or a
+    task stores with ``global``, the next task reads. A worker keeps the variables it has
+    (change one in the notebook and pass it as an argument, or start a new pool), but
+    takes a function you redefined in its new version. A function that cannot be pickled
+    by value (it uses a thread lock, a queue) goes by name, as in ``multiprocessing``: a
+    worker finds it where that pool's would (under fork, if it existed when the pool
+    started), or the task fails with an ``AttributeError`` that says why. Each function
+    is pickled once, however many calls; what is pickled with it (the object of a bound
+    method, a callable object) comes afresh to every job, as in ``multiprocessing``.
+    The details: :mod:`procsync_teach.messages`.
+
     Args:
         processes: how many workers; None means ``os.cpu_count()``.
         initializer: called as ``initializer(*initargs)`` in each worker as it starts.
