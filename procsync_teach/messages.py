@@ -231,17 +231,17 @@ def _function_in_main(code: types.CodeType, closure: tuple | None) -> types.Func
 
 
 def _set_state(function: types.FunctionType, state: tuple) -> None:
-    """Give an arriving function of ``__main__`` its name, defaults and closure, and, in a
-    worker, merge the globals that came with it into ``__main__``: a variable already
-    there keeps its value; a function or class defined in ``__main__`` replaces the one
-    there. (The main process, where they came from, keeps its own: what a task returns
-    does not change a notebook's globals.)"""
+    """Give an arriving function of ``__main__`` its name, defaults and closure, and merge
+    the globals that came with it into ``__main__``: a variable already there keeps its
+    value; in a worker, a function or class defined in ``__main__`` replaces the one
+    there. (The main process, where they all came from, keeps its own: a function that a
+    task returns only adds the globals the notebook lacks.)"""
     attributes, slots = state
     namespace = function.__globals__
-    if parent_process() is not None:
-        for name, value in slots["__globals__"].items():
-            if name not in namespace or _defined_in_main(name, value):
-                namespace[name] = value
+    in_worker = parent_process() is not None
+    for name, value in slots["__globals__"].items():
+        if name not in namespace or (in_worker and _defined_in_main(name, value)):
+            namespace[name] = value
     builtins = namespace.get("__builtins__", _MISSING)
     # cloudpickle's own setter, given no globals; it also puts its builtins in __main__.
     _function_setstate(function, (attributes, {**slots, "__globals__": {}}))

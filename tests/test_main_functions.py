@@ -127,7 +127,17 @@ def get_state():
     return STATE
 
 
+class Tally:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, _):
+        self.calls += 1
+        return SHARED + self.calls
+
+
 print(pool.map(task, range(3)))
+print(pool.map(Tally(), range(4), chunksize=2))
 one.apply(set_state, (7,))
 print(one.apply(get_state))
 pool.terminate()
@@ -138,8 +148,11 @@ one.terminate()
 def test_functions_defined_after_the_pool_started_share_the_globals_too(start_method):
     """A notebook's order: the pool first, the functions in later cells. The standard
     library's workers cannot find these functions at all (under fork they were forked
-    before the functions existed)."""
-    assert run_main(DEFINED_AFTER_THE_POOL, start_method, as_file=False) == ["[10, 11, 12]", "7"]
+    before the functions existed). The methods of a class read the globals too, and a
+    callable object starts each chunk afresh."""
+    assert run_main(DEFINED_AFTER_THE_POOL, start_method, as_file=False) == [
+        "[10, 11, 12]", "[11, 12, 11, 12]", "7"
+    ]
 
 
 REDEFINED = """
