@@ -173,10 +173,8 @@ def _pickle(thing: Any) -> _Pickled:
     except Exception as error:  # it uses a lock, a queue, an open file...
         if by_name is None:
             raise
-        what = getattr(thing, "__qualname__", type(thing).__qualname__)
         reason = f"{type(error).__name__}: {error}"
-        return _Pickled(pickle.dumps(_Call(_load_by_name, by_name, what, reason), _PROTOCOL),
-                        [], False)
+        return _Pickled(pickle.dumps(_Call(_load_by_name, by_name, reason), _PROTOCOL), [], False)
 
 
 def _pickle_by_value(thing: Any, with_globals: bool) -> _Pickled:
@@ -255,13 +253,13 @@ def _defined_in_main(name: str, value: Any) -> bool:
             and value.__module__ == "__main__")
 
 
-def _load_by_name(pickled: bytes, what: str, reason: str) -> Any:
+def _load_by_name(pickled: bytes, reason: str) -> Any:
     """Unpickle what could go only by name; if this process cannot find it, say why."""
     try:
         return loads(pickled)
     except AttributeError as error:
         raise AttributeError(
-            f"{error}. {what} could not be sent by value ({reason}), so it was sent by name, "
+            f"{error}: it could not be sent by value ({reason}), so it was sent by name, "
             "as multiprocessing sends it, and this worker's __main__ has no such name: under "
             "spawn and forkserver a worker's __main__ holds only what the main script file "
             "defines at its top level (nothing of a notebook's). Create what cannot be "

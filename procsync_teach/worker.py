@@ -58,13 +58,13 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
     """
     _watch_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    initializer, initargs = loads(setup)
-    if initializer is not None:
-        try:
+    try:
+        initializer, initargs = loads(setup)  # fails if it went by name and is not found here
+        if initializer is not None:
             initializer(*initargs)
-        except BaseException as error:  # reported to the pool, which cannot go on
-            connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
-            return
+    except BaseException as error:  # reported to the pool, which cannot go on
+        connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
+        return
     functions = _JobFunction()
     jobs_done = 0
     while max_jobs is None or jobs_done < max_jobs:

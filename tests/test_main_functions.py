@@ -220,6 +220,19 @@ class Guarded:
             return 2 * x
 
 
+def take_lock():
+    with lock:
+        pass
+
+
+def run_initializer(make_pool):
+    with make_pool(1, initializer=take_lock) as pool:
+        try:
+            return pool.apply(abs, (-3,))
+        except procsync_teach.PoolError as error:  # ours, where take_lock cannot be found
+            return str(error)
+
+
 def run(make_pool):
     calls = [(uses_lock, 3), (uses_queue, 4), (Guarded().double, 5)]
     with make_pool(1) as pool:
@@ -235,36 +248,41 @@ def run(make_pool):
 
 def test_what_cannot_go_by_value_goes_by_name_as_in_the_stdlib(start_method):
     """A module-level lock or queue cannot be pickled by value; by name, a worker finds
-    the function in its own ``__main__``: inherited under fork, imported from the file
-    under spawn and forkserver. Both pools give the same answers."""
+    the function (or the initializer) in its own ``__main__``: inherited under fork,
+    imported from the file under spawn and forkserver. Both pools give the same answers."""
     script = UNPICKLABLE_GLOBALS + """
 if __name__ == "__main__":
-    print("stdlib:", run(theirs))
-    print("ours:", run(ours))
+    print("stdlib:", run(theirs), run_initializer(theirs))
+    print("ours:", run(ours), run_initializer(ours))
 """
     assert run_main(script, start_method, as_file=True) == [
-        "stdlib: [3, 4, 10]", "ours: [3, 4, 10]"
+        "stdlib: [3, 4, 10] 3", "ours: [3, 4, 10] 3"
     ]
 
 
 def test_what_cannot_go_by_value_fails_clearly_where_a_worker_cannot_find_it(start_method):
     """With no file (a notebook), a worker started by spawn or forkserver has no such
-    name in its ``__main__``: the task fails with AttributeError, as it does in the
-    standard library's worker (whose pool then hangs), and the message says why and what
-    to do. Under fork the worker inherited the functions."""
-    lines = run_main(UNPICKLABLE_GLOBALS + "\nfor outcome in run(ours):\n    print(outcome)\n",
-                     start_method, as_file=False)
+    name in its ``__main__``: the task fails with AttributeError (the pool, with
+    PoolError, if it is the initializer), as it does in the standard library's worker
+    (whose pool then hangs), and the message says why and what to do. Under fork the
+    worker inherited the functions."""
+    script = UNPICKLABLE_GLOBALS + """
+for outcome in run(ours) + [run_initializer(ours)]:
+    print(outcome)
+"""
+    lines = run_main(script, start_method, as_file=False)
     if start_method == "fork":
-        assert lines == ["3", "4", "10"]
+        assert lines == ["3", "4", "10", "3"]
         return
-    reasons = ["TypeError: cannot pickle '_thread.lock' object", "RuntimeError: Queue objects",
-               "TypeError: cannot pickle '_thread.lock' object"]
-    assert len(lines) == 3, lines
-    for line, name, reason in zip(lines, ["uses_lock", "uses_queue", "Guarded"], reasons,
-                                  strict=True):
-        assert line.startswith(f"Can't get attribute '{name}' on <module '__main__'"), line
-        assert "could not be sent by value (" + reason in line, line
+    lock_error = "TypeError: cannot pickle '_thread.lock' object"
+    reasons = [lock_error, "RuntimeError: Queue objects", lock_error, lock_error]
+    assert len(lines) == 4, lines
+    for line, name, reason in zip(lines, ["uses_lock", "uses_queue", "Guarded", "take_lock"],
+                                  reasons, strict=True):
+        assert f"Can't get attribute '{name}' on <module '__main__'" in line, line
+        assert ": it could not be sent by value (" + reason in line, line
         assert "use the fork start method" in line, line
+    assert lines[3].startswith("the pool's initializer raised AttributeError"), lines[3]
 
 
 # -- pickled once -------------------------------------------------------------------------
