@@ -324,7 +324,7 @@ print("no phase 2 began before the last arrival:",
 # ### Exercise 1: two at a time
 #
 # Write `polite_fetch(seats, log, who)`: it fetches one page by calling
-# `fetch_one(log, who)` (which takes 0.2 s and records its span), but never more than two
+# `fetch_one(log, who)` (which takes 0.3 s and records its span), but never more than two
 # processes may fetch at the same moment. `seats` is a `Semaphore(2)` shared by all of
 # them.
 #

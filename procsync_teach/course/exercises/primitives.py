@@ -22,7 +22,7 @@ from .locks import _run_together
 
 SEATS = 2  # how many processes may fetch at once
 FETCHERS = 4  # how many processes run the learner's polite_fetch together
-FETCH_TIME = 0.2  # seconds one fetch lasts: long enough that two always overlap
+FETCH_TIME = 0.3  # seconds one fetch lasts: long enough that two always overlap
 
 
 def fetch_one(log: SpanLog, who: int) -> None:
