@@ -104,3 +104,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     for step in TEST_COMMAND.split(" && "):
         # The step as a whole command: nothing added before the line ends or the shell goes on.
         assert re.search(re.escape(step) + r"[ \t]*($|&&|\|\||;)", ci, flags=re.MULTILINE), step
+
+
+def test_the_code_and_the_lessons_each_have_their_licence() -> None:
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        assert tomllib.load(file)["project"]["license"] == {"text": "MIT"}
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    lessons = (ROOT / "LICENSE-lessons").read_text(encoding="utf-8")
+    assert "https://creativecommons.org/licenses/by/4.0/" in lessons
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "[`LICENSE`](LICENSE)" in readme and "[`LICENSE-lessons`](LICENSE-lessons)" in readme
