@@ -151,9 +151,10 @@ def test_step_waits_for_enter_before_each_section():
     )
     try:
         lines, seen = lines_of(demo.stdout), []
-        while not seen or "press Enter for: 2." not in seen[-1]:
+        while not seen or (seen[-1] is not None and "press Enter for: 2." not in seen[-1]):
             seen.append(lines.get(timeout=30))
-        assert seen[-1] is not None and "1. Without a lock\n" in seen
+        assert seen[-1] is not None, "the demo ended without asking for Enter"
+        assert "1. Without a lock\n" in seen
         time.sleep(0.5)  # ample time to print section 2, were the demo not waiting
         assert demo.poll() is None and lines.empty()
         demo.stdin.write("\n")
