@@ -122,7 +122,7 @@ def draw_lifecycle():
                     arrowprops=dict(arrowstyle="->", patchA=boxes[start].get_bbox_patch(),
                                     patchB=boxes[end].get_bbox_patch()))
         (x0, y0), (x1, y1) = places[start], places[end]
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, call, ha="center", va="center", fontsize="small",
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2, call, ha="center", va="center",
                 color="crimson", bbox=dict(facecolor="white", edgecolor="none", pad=1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

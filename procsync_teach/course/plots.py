@@ -73,14 +73,17 @@ def projecting() -> bool:
     return bool(_saved_style)
 
 
-def subplots(nrows: int = 1, ncols: int = 1, height: float = 2.6, **options) -> tuple[Figure, Axes]:
+def subplots(nrows: int = 1, ncols: int = 1, height: float = 2.6, width: float = NOTEBOOK_WIDTH,
+             **options) -> tuple[Figure, Axes]:
     """``plt.subplots`` at the course's width: a notebook page's, or the screen's when projecting.
 
-    ``height`` is in inches on a notebook page; projecting, it grows with the text.
+    ``height`` and ``width`` are inches on a notebook page; projecting, the figure is as
+    wide as the screen and its height grows with the text.
     """
-    width, scale = (PROJECTOR_WIDTH, 1.6) if projecting() else (NOTEBOOK_WIDTH, 1.0)
+    if projecting():
+        width, height = PROJECTOR_WIDTH, height * 1.6
     options.setdefault("layout", "constrained")
-    return plt.subplots(nrows, ncols, figsize=(width, height * scale), **options)
+    return plt.subplots(nrows, ncols, figsize=(width, height), **options)
 
 
 def legend_outside(ax: Axes, handles: list | None = None) -> None:
