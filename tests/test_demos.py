@@ -106,7 +106,7 @@ def test_crash_raises_worker_died_promptly_and_the_pool_goes_on():
     assert delay and float(delay[1]) < 2000
     assert "was killed by SIGKILL" in out
     assert "the pool keeps serving: map(slow_square, range(4)) returned [0, 1, 4, 9]" in out
-    assert "(tasks 0 to 1 were the warm-up" in out  # why the victim's task is task 2
+    assert "(tasks 0 and 1 were the warm-up" in out and "killed is task 2." in out
 
 
 def test_lost_updates_without_a_lock_and_none_with_one():

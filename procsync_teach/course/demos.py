@@ -195,7 +195,9 @@ def show_screen(term: Terminal, screen: Capture) -> None:
     text = "".join(term.paint(record.text, process_number(record.who))
                    for record in screen.records())
     for line in text.splitlines():
-        term.say(f"  {term.glyph('edge')} {line}".rstrip())
+        # A line too long for the terminal goes on in the next row, inside the frame.
+        for row in fit(line, term.columns - 4, hanging=""):
+            term.say(f"  {term.glyph('edge')} {row}".rstrip())
 
 
 def whole_lines(screen: Capture) -> int:
@@ -341,9 +343,11 @@ def demo_crash(options: Options, term: Terminal) -> int:
     with tempfile.TemporaryDirectory(prefix="procsync-demo-") as folder, \
             start_pool(options.procs, options) as pool:
         warm_up(pool, options.procs, term)
-        term.say(f"  (tasks 0 to {options.procs - 1} were the warm-up: one trivial task per "
-                 "worker, so that")
-        term.say("  starting the workers counts in no timing; the victim's task comes next)")
+        warm_up_tasks = {1: "task 0 was", 2: "tasks 0 and 1 were"}.get(
+            options.procs, f"tasks 0 to {options.procs - 1} were")
+        term.say(f"  ({warm_up_tasks} the warm-up: one trivial task per worker, so that "
+                 "starting the workers counts in no timing. The task that gets killed is "
+                 f"task {options.procs}.)")
         term.section("1. A worker dies in the middle of a task")
         start = now()
         pid_file = os.path.join(folder, "victim.pid")
@@ -751,14 +755,14 @@ def visible_width(text: str) -> int:
     return len(_ESCAPE_CODE.sub("", text))
 
 
-def fit(line: str, columns: int) -> list[str]:
+def fit(line: str, columns: int, hanging: str = "    ") -> list[str]:
     """``line`` as rows of at most ``columns`` columns, cut at spaces (never inside a word),
-    the rows after the first indented a little more than the first."""
+    the rows after the first indented as the first, plus ``hanging``."""
     if visible_width(line) <= columns:
         return [line]
     body = line.lstrip(" ")
     row = " " * (len(line) - len(body))
-    more = row + "    "
+    more = row + hanging
     rows = []
     for word in body.split(" "):
         if row.strip() and visible_width(f"{row} {word}") > columns:
