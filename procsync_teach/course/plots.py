@@ -38,6 +38,8 @@ PROJECTOR_VARIABLE = "PROCSYNC_PROJECTOR"
 NOTEBOOK_WIDTH, PROJECTOR_WIDTH, PROJECTOR_DPI = 8.0, 13.2, 96
 # 18 points are 24 pixels at 96 dpi: about the smallest text the back row of a room reads.
 PROJECTOR_FONT = 18
+# Projected text is 1.8 times the notebook's 10 points: labels and lanes need more height.
+PROJECTOR_TALLER = 1.6
 _PROJECTOR_STYLE = {
     "figure.dpi": PROJECTOR_DPI,
     "font.size": PROJECTOR_FONT,
@@ -82,7 +84,7 @@ def subplots(nrows: int = 1, ncols: int = 1, height: float = 2.6, width: float =
     wide as the screen and its height grows with the text.
     """
     if projecting():
-        width, height = PROJECTOR_WIDTH, height * 1.6
+        width, height = PROJECTOR_WIDTH, height * PROJECTOR_TALLER
     options.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(width, height), **options)
 
