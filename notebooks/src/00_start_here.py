@@ -9,6 +9,7 @@
 # locks) and how a **pool** of processes shares out a pile of work. It takes an
 # afternoon or two: fifteen short notebooks (the last one optional), each a story of small
 # steps you run yourself.
+# Teaching it? The [teacher guide](../docs/teacher-guide.md) plans the sessions; the [cheat-sheet](../docs/cheat-sheet.md) maps it to `multiprocessing`.
 #
 # ## Learning objectives
 #

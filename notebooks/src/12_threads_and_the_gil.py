@@ -50,6 +50,7 @@ import time
 import matplotlib.pyplot as plt
 
 from procsync_teach import Pool, now
+from procsync_teach.course.plots import subplots
 
 REPEATS = 5
 
@@ -131,7 +132,7 @@ io = take_turns({
     "8 threads": lambda: in_threads(wait_for_server, WAITS),
 })
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+fig, (left, right) = subplots(1, 2, height=3.2)  # the course's width, or the projector's
 for ax, results, title in ((left, cpu, "CPU-bound: 2 × 2 million additions"),
                            (right, io, "I/O-bound: 8 waits of 0.05 s")):
     ax.bar(list(results), [min(times) for times in results.values()],

@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt
 
 import procsync_teach
 from procsync_teach import Pool, now
+from procsync_teach.course.plots import subplots
 
 
 def show(function):
@@ -107,7 +108,7 @@ try:
 finally:
     procsync_teach.pool.LINE_UP_JOBS = saved
 
-fig, ax = plt.subplots(figsize=(5, 2.6), layout="constrained")
+fig, ax = subplots(height=2.2)
 ax.barh(["jobs lined up", "one job at a time"], [min(lined_up), min(one_at_a_time)],
         color=["tab:blue", "grey"])
 ax.set_xlabel("time (s), best of 5")
