@@ -23,9 +23,9 @@ the parent's open file, and with it the kernel's lock: were the child to keep it
 lock would outlive a parent killed with ``kill -9``. So a hook that runs in every
 forked child closes the descriptors it inherited (closing is not unlocking: the
 parent still holds the lock). And a process may open only so many files (often 1,024;
-256 on macOS), while a program may well make thousands of Locks: so a released Lock
-gives its descriptor back, and only the :data:`SPARE_DESCRIPTORS` most recently
-released stay open, to make their next acquire cheaper (see :class:`_OpenFiles`).
+256 on macOS), while a program may well make thousands of Locks: so at most
+:data:`SPARE_DESCRIPTORS` Locks that are not in use keep their file open; the one
+opened longest ago closes it when another opens (see :class:`_OpenFiles`).
 
 Only the process that acquired a Lock can release it: the kernel's lock belongs to the
 holder's open file, which no other process has. ``multiprocessing.Lock``, a semaphore,
@@ -48,7 +48,6 @@ inside each copy keeps two threads of one process apart as well.
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import struct
 import sys
@@ -118,9 +117,10 @@ class LockHold(NamedTuple):
 #: than asking once (``benchmarks/compare.py``, the contended workload).
 QUICK_TRIES = 16
 
-#: How many descriptors of released Locks a process keeps open. Opening the file again
-#: costs more than the lock itself (about 2.5 µs against 1 µs), so the Locks used
-#: most recently keep theirs; a program with thousands of Locks still needs only these.
+#: How many Locks that are not in use may keep their file open in one process. Opening
+#: the file again costs more than the lock itself (about 2.5 µs against 1 µs), so a
+#: few keep it; a program with thousands of Locks still opens only these, and the
+#: Locks it holds.
 SPARE_DESCRIPTORS = 32
 
 
@@ -159,11 +159,10 @@ class Lock:
         Called when the Lock is made or unpickled, and in a child just after a fork
         (see :func:`_start_again_in_forked_child`).
         """
-        if not hasattr(self, "_key"):  # made or unpickled here, not inherited by a fork
-            self._key = next(_keys)  # names this copy's descriptor in _open_files
-            weakref.finalize(self, _open_files.close, self._key)
-        self._fd: int | None = None  # the descriptor while acquiring or holding
-        self._threads = threading.Lock()  # keeps threads of this process apart
+        self._fd: int | None = None  # opened on first use, closed when dropped or idle long
+        self._close_fd: weakref.finalize | None = None  # closes _fd, now or when dropped
+        self._threads = threading.Lock()  # keeps threads of this process apart; its
+        # holder alone may use _fd, and _OpenFiles closes _fd only after taking it
         self._held = False  # does this process hold the lock now?
         self._acquired_at = 0.0
         _live_locks.add(self)
@@ -256,7 +255,6 @@ class Lock:
         if self._trace_path:  # the hold ends before the next holder can begin
             record_hold(self._trace_path, self._acquired_at, now())
         _unlock_file(self._fd)
-        self._give_back_descriptor()
         self._threads.release()
 
     def __enter__(self) -> bool:
@@ -279,18 +277,7 @@ class Lock:
 
     def _lock_file(self, deadline: float | None) -> bool:
         """Take the file lock, waiting until ``deadline`` (None: for as long as it takes)."""
-        fd = self._fd = _open_files.take(self._key, self._path)
-        try:
-            if self._wait_for_file_lock(fd, deadline):
-                return True
-        except BaseException:
-            self._give_back_descriptor()
-            raise
-        self._give_back_descriptor()
-        return False
-
-    @staticmethod
-    def _wait_for_file_lock(fd: int, deadline: float | None) -> bool:
+        fd = self._fd if self._fd is not None else _open_files.open(self)
         # Most holds last microseconds: asking again a few times without waiting is
         # cheaper than sleeping in the kernel until the holder's release wakes us.
         for _ in range(QUICK_TRIES):
@@ -309,52 +296,51 @@ class Lock:
             pause = min(pause * 2, 5e-3)
         return False
 
-    def _give_back_descriptor(self) -> None:
-        self._fd = None
-        _open_files.give_back(self._key)
-
 
 class _OpenFiles:
-    """This process's descriptors of lock files: one for each Lock that is being
-    acquired or is held, and up to :data:`SPARE_DESCRIPTORS` of released Locks.
+    """Keeps this process's open lock files few: at most :data:`SPARE_DESCRIPTORS` of
+    them belong to Locks that nobody in this process holds or is acquiring.
 
-    A Lock takes its descriptor when it acquires and gives it back when it releases;
-    a given-back descriptor stays open as a spare until more recently released ones
-    push it out. Each copy of a Lock has its own key, so two copies in one process
-    open two files, which exclude each other as two processes' would.
+    A Lock opens its file when it first acquires and keeps the descriptor, since
+    opening again costs more than the lock itself. When one more is opened, the Lock
+    that opened longest ago gives its descriptor up, unless a thread of this process
+    holds it or is acquiring it (then the next oldest does). Each copy of a Lock opens
+    its own, so that two copies in one process exclude each other as two processes do.
     """
 
     def __init__(self) -> None:
-        # Guards the two tables. Held across fork (see the hooks below), so that a child
-        # never copies a descriptor that is open but not yet in a table.
-        self.guard = threading.RLock()  # reentrant: a Lock's finalizer may run inside
-        self._in_use: dict[int, int] = {}  # Lock's key -> its descriptor, e.g. {7: 12}
-        self._spares: OrderedDict[int, int] = OrderedDict()  # the same, oldest first
+        # Guards the table, and is held across fork (see register_at_fork below), so
+        # that a forked child never copies a descriptor not yet in its Lock.
+        # Reentrant: the finalizer of a dropped Lock may run while it is held.
+        self.guard = threading.RLock()
+        self._opened: OrderedDict[int, weakref.ref[Lock]] = OrderedDict()  # oldest first
 
-    def take(self, key: int, path: str) -> int:
-        """The descriptor for the Lock ``key``: a spare of its own if open, else a new one."""
+    def open(self, lock: Lock) -> int:
+        """Open ``lock``'s file for it (its caller holds ``lock._threads``)."""
         with self.guard:
-            fd = self._spares.pop(key, None)
-            if fd is None:
-                fd = _open_lock_file(path)
-            self._in_use[key] = fd
+            fd = lock._fd = _open_lock_file(lock._path)
+            lock._close_fd = weakref.finalize(lock, self._close, id(lock), fd)
+            self._opened[id(lock)] = weakref.ref(lock)
+            self._give_up_the_oldest()
             return fd
 
-    def give_back(self, key: int) -> None:
-        """The Lock ``key`` is not held: keep its descriptor as a spare, closing the oldest
-        spare if there are too many."""
-        with self.guard:
-            self._spares[key] = self._in_use.pop(key)
-            if len(self._spares) > SPARE_DESCRIPTORS:
-                os.close(self._spares.popitem(last=False)[1])
+    def _give_up_the_oldest(self) -> None:
+        for _ in range(len(self._opened) - SPARE_DESCRIPTORS):
+            key, ref = self._opened.popitem(last=False)
+            lock = ref()
+            if lock is None:  # dropped: its finalizer closes its descriptor
+                continue
+            if lock._threads.acquire(False):  # nobody here holds it or is acquiring
+                lock._close_fd()
+                lock._fd = None
+                lock._threads.release()
+            else:
+                self._opened[key] = ref  # in use: it keeps its descriptor for now
 
-    def close(self, key: int) -> None:
-        """The Lock ``key`` is garbage: close its descriptor (which frees a lock it held)."""
+    def _close(self, key: int, fd: int) -> None:
         with self.guard:
-            for table in (self._in_use, self._spares):
-                fd = table.pop(key, None)
-                if fd is not None:
-                    os.close(fd)
+            self._opened.pop(key, None)
+            os.close(fd)  # closing the last descriptor also frees a lock still held
 
     def close_inherited(self) -> None:
         """In a forked child: close every descriptor, all copies of the parent's.
@@ -363,10 +349,11 @@ class _OpenFiles:
         closed, the child cannot keep the parent's lock held after the parent dies.
         """
         self.guard = threading.RLock()  # the parent's thread that forked held the old one
-        for fd in [*self._in_use.values(), *self._spares.values()]:
-            os.close(fd)
-        self._in_use.clear()
-        self._spares.clear()
+        for ref in list(self._opened.values()):
+            lock = ref()
+            if lock is not None and lock._close_fd is not None:
+                lock._close_fd()
+        self._opened.clear()
 
 
 def _open_lock_file(path: str) -> int:
@@ -381,7 +368,6 @@ def _open_lock_file(path: str) -> int:
 
 
 _open_files = _OpenFiles()
-_keys = itertools.count()  # a key for each copy of a Lock made in this process
 
 # Every Lock in this process, so that a forked child can reset each.
 _live_locks: weakref.WeakSet[Lock] = weakref.WeakSet()

@@ -282,19 +282,27 @@ def live_locks_under_a_descriptor_limit(kind, count, limit, method):
     """Run in a fresh interpreter: lower this process's descriptor limit to ``limit``,
     make ``count`` locks of ``kind`` and use each once, all still alive; start a child
     with ``method``. Print, as JSON, the descriptors of this process and of a child,
-    before, while the locks live, and after they are dropped.
+    and the files in the temp folder, before, while the locks live, and after they are
+    dropped.
     """
     import gc
     import json
     import multiprocessing
     import resource
+    import tempfile
 
     import psutil
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
     me = psutil.Process()
-    report = {"before": me.num_fds(), "child_before": descriptors_of_a_child(method)}
+
+    def files():
+        return sum(len(names) for _, _, names in os.walk(tempfile.gettempdir()))
+
+    # First a child: a fork server or resource tracker it starts stays, with its pipe.
+    report = {"child_before": descriptors_of_a_child(method)}
+    report.update(before=me.num_fds(), files_before=files())
     if kind == "procsync_teach":
         from procsync_teach import Lock
 
@@ -306,8 +314,8 @@ def live_locks_under_a_descriptor_limit(kind, count, limit, method):
             pass
     with locks[0]:  # one held while the child starts: the child must not keep it held
         report["child_during"] = descriptors_of_a_child(method)
-    report["during"] = me.num_fds()
+    report.update(during=me.num_fds(), files_during=files())
     del locks, lock
     gc.collect()
-    report["after"] = me.num_fds()
+    report.update(after=me.num_fds(), files_after=files())
     print(json.dumps(report))

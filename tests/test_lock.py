@@ -35,6 +35,7 @@ import pytest
 
 import procsync_teach
 from procsync_teach import Lock, tempfiles
+from procsync_teach.lock import SPARE_DESCRIPTORS
 from tests import helpers
 
 pytestmark = pytest.mark.timeout(120)
@@ -487,16 +488,36 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(resource is None, reason="descriptor limits are POSIX-only")
-def test_five_thousand_live_locks_under_a_limit_of_1024_descriptors(lock_kind, start_method):
+def test_five_thousand_live_locks_under_a_limit_of_1024_descriptors(
+    lock_kind, start_method, tmp_path
+):
     result = run_python(
         "from tests.helpers import live_locks_under_a_descriptor_limit as run; "
-        f"run({lock_kind!r}, 5000, 1024, {start_method!r})"
+        f"run({lock_kind!r}, 5000, 1024, {start_method!r})",
+        TMPDIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    fds = json.loads(result.stdout)
-    assert fds["during"] - fds["before"] < 100  # a few, never one per Lock
-    assert fds["after"] - fds["before"] <= 5
-    assert fds["child_during"] - fds["child_before"] <= 5  # the children inherit none
+    counts = json.loads(result.stdout)
+    assert counts["during"] - counts["before"] < 100  # a few spares, never one per Lock
+    assert counts["after"] == counts["before"]
+    assert counts["child_during"] == counts["child_before"]  # the child inherits none
+
+
+def test_a_held_lock_keeps_its_file_open_while_many_others_come_and_go():
+    ctx = multiprocessing.get_context()
+    held = Lock()
+    held.acquire()
+    others = [Lock() for _ in range(3 * SPARE_DESCRIPTORS)]
+    for other in others:  # each opens its file, and older idle ones close theirs
+        with other:
+            pass
+    waiter = ctx.Process(target=helpers.wait_for_lock, args=(held, ctx.Event(), 0.2))
+    waiter.start()
+    stop(waiter)
+    assert waiter.exitcode == 3, "the held lock's file was closed, which let it go"
+    held.release()
+    assert others[0].acquire(timeout=WAIT) is True  # its file closed meanwhile: reopened
+    others[0].release()
 
 
 def test_a_lock_made_in_a_child_leaves_no_file_when_the_child_ends(start_method):
@@ -514,6 +535,7 @@ def test_a_lock_made_in_a_child_leaves_no_file_when_the_child_ends(start_method)
 KILLED_PROGRAM = """
 import sys, time
 from procsync_teach import Lock, tempfiles
+from procsync_teach.lock import SPARE_DESCRIPTORS
 lock = Lock(trace=True)
 with lock:
     pass
