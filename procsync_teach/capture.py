@@ -134,7 +134,7 @@ def _natural(name: str) -> tuple[str, int]:
 _active: list[str] = []  # folders of the open captures, innermost last
 
 
-def active_path() -> str | None:
+def active_folder() -> str | None:
     """The folder of the innermost open capture, or None."""
     return _active[-1] if _active else None
 
