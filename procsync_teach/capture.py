@@ -26,7 +26,6 @@ import html
 import json
 import multiprocessing
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -51,13 +50,11 @@ class _RecordWriter:
     def __init__(self, folder: str):
         self._fd = open_own_file(folder, ".jsonl")
         self._who = multiprocessing.current_process().name
-        self._one_at_a_time = threading.Lock()  # the threads of this process
 
     def write(self, text: str) -> int:
         if text:
-            with self._one_at_a_time:
-                record = json.dumps({"who": self._who, "time": now(), "text": text})
-                os.write(self._fd, (record + "\n").encode("utf-8"))
+            record = json.dumps({"who": self._who, "time": now(), "text": text})
+            os.write(self._fd, (record + "\n").encode("utf-8"))
         return len(text)
 
     def flush(self) -> None:

@@ -159,7 +159,7 @@ class Lock:
         Called when the Lock is made or unpickled, and in a child just after a fork
         (see :func:`_start_again_in_forked_child`).
         """
-        self._fd: int | None = None  # opened on first use, closed when dropped or idle long
+        self._fd: int | None = None  # opened on first acquire; see _OpenFiles for when closed
         self._close_fd: weakref.finalize | None = None  # closes _fd, now or when dropped
         self._threads = threading.Lock()  # keeps threads of this process apart; its
         # holder alone may use _fd, and _OpenFiles closes _fd only after taking it
