@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 import weakref
@@ -37,6 +38,10 @@ O_BINARY = getattr(os, "O_BINARY", 0)
 REMOVE_TRIES = 5
 #: Seconds between those tries.
 REMOVE_PAUSE = 0.01
+
+# Windows refuses to remove a file that a process has open, for as long as it has it
+# open; elsewhere a refusal means "not allowed", which waiting does not change.
+_OPEN_FILES_CANNOT_BE_REMOVED = sys.platform == "win32"
 
 _FOLDER_NAME = re.compile(r"procsync-run-(\d+)-")
 
@@ -94,11 +99,11 @@ def remove(path: str) -> None:
             else:
                 os.remove(path)
             return
-        except FileNotFoundError:
-            return
-        except PermissionError:  # Windows: another process has it open, for now
-            time.sleep(REMOVE_PAUSE)
-        except OSError:
+        except PermissionError:
+            if not _OPEN_FILES_CANNOT_BE_REMOVED:
+                return
+            time.sleep(REMOVE_PAUSE)  # another process has it open, for now
+        except OSError:  # already gone, among others
             return
 
 

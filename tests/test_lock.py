@@ -566,6 +566,7 @@ def test_files_of_a_killed_program_are_removed_by_the_next_run(tmp_path):
 def refuse_to_remove(monkeypatch, times: float) -> list[str]:
     """Make os.remove refuse ``times`` times, as Windows refuses while another process
     has the file open; return the list of refused paths, filled as it goes."""
+    monkeypatch.setattr(tempfiles, "_OPEN_FILES_CANNOT_BE_REMOVED", True)
     remove, refused = os.remove, []
 
     def remove_unless_refused(path, *args, **kwargs):
