@@ -1,8 +1,11 @@
 """procsync_teach.Lock: the meaning of multiprocessing.Lock, plus what that one lacks.
 
 The first tests hold both locks to the same rules (acquire, release, ``with``, giving up
-in time); the rest are what only ours promises: it travels to pool tasks as an ordinary
-argument, a holder killed with SIGKILL frees it, and ``trace=True`` records every hold.
+in time, any float as a timeout); then what only ours promises: it travels to pool tasks
+as an ordinary argument, a holder killed with SIGKILL frees it (even one that had forked
+a child), and ``trace=True`` records every hold. Where the two differ, the test says which
+is right: only the process that acquired ours can release it. Last, what a Lock costs the
+process: a few descriptors however many Locks live, and no file left in the temp folder.
 The shared counter is a file, see ``tests/helpers.py``.
 """
 
