@@ -366,6 +366,7 @@ def test_untraced_lock_has_no_holds_to_show():
         Lock().holds()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_lock_is_freed_when_a_killed_holder_had_forked_a_child(start_method):
     # A forked child shares its parent's open files; if it kept the holder's, the lock
     # would stay held as long as the child lives, after the holder itself was killed.
