@@ -319,3 +319,15 @@ def live_locks_under_a_descriptor_limit(kind, count, limit, method):
     gc.collect()
     report.update(after=me.num_fds(), files_after=files())
     print(json.dumps(report))
+
+
+class CountCalls:
+    """A callable object that counts its own calls: a task whose state could carry over
+    from one job to the next, if a worker kept it between jobs."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, _=None):
+        self.calls += 1
+        return self.calls
