@@ -6,23 +6,23 @@ notes the moments it cares about ("I held a seat from here to there") with
 ``with log.span(who):``, and the notebook reads every span back with :meth:`SpanLog.spans`
 and draws them with :func:`procsync_teach.course.plots.plot_spans`.
 
-How it works: the log is a file. Each span is one fixed-size record appended with a single
-``write``; appends that small are atomic, so records from processes finishing at the same
-moment never mix. A ``SpanLog`` travels to other processes by the file's name, under every
-start method, like ``procsync_teach.Lock``.
+How it works: the log is a folder, kept like a traced ``Lock``'s holds
+(:mod:`procsync_teach.tempfiles`). Each process appends its spans, one fixed-size record
+each, to a file of its own in the folder, so processes recording at the same moment never
+overwrite each other; :meth:`SpanLog.spans` merges the files. A ``SpanLog`` travels to
+other processes by the folder's name, under every start method, like ``procsync_teach.Lock``.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-import tempfile
-import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from ..clock import now
+from ..tempfiles import files_in, new_folder, open_own_file, remove_when_dropped
 
 _SPAN_RECORD = struct.Struct("<qdd")  # who, start, end: 24 bytes a span
 
@@ -49,19 +49,17 @@ class SpanLog:
     """
 
     def __init__(self) -> None:
-        fd, self._path = tempfile.mkstemp(prefix="procsync-spans-", suffix=".trace")
-        os.close(fd)
-        # Only the creator removes the file, when its SpanLog is dropped or it exits.
-        weakref.finalize(self, _remove_file, os.getpid(), self._path)
+        self._path = new_folder("spans-")  # one file per process that records
+        remove_when_dropped(self, self._path)  # by the creator only, once it drops the log
 
     def __repr__(self) -> str:
         return f"<SpanLog spans={len(self.spans())}>"
 
     def record(self, who: int, start: float, end: float) -> None:
         """Append one span, from ``start`` to ``end`` on the shared clock."""
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND)
+        fd = open_own_file(self._path, ".spans")
         try:
-            os.write(fd, _SPAN_RECORD.pack(who, start, end))  # one small append: never mixed
+            os.write(fd, _SPAN_RECORD.pack(who, start, end))
         finally:
             os.close(fd)
 
@@ -76,10 +74,12 @@ class SpanLog:
 
     def spans(self) -> list[Span]:
         """Every span recorded so far, by any process, in order of start."""
-        with open(self._path, "rb") as file:
-            data = file.read()
-        usable = len(data) - len(data) % _SPAN_RECORD.size
-        spans = [Span(*fields) for fields in _SPAN_RECORD.iter_unpack(data[:usable])]
+        spans = []
+        for file_path in files_in(self._path):
+            with open(file_path, "rb") as file:
+                data = file.read()
+            usable = len(data) - len(data) % _SPAN_RECORD.size  # a record being written
+            spans += [Span(*fields) for fields in _SPAN_RECORD.iter_unpack(data[:usable])]
         return sorted(spans, key=lambda span: span.start)
 
 
@@ -88,6 +88,7 @@ def most_at_once(spans: Iterable[Span]) -> int:
 
     A span that ends exactly when another starts does not overlap it.
     """
+    spans = list(spans)  # read twice below
     # Sweep through the starts (+1) and ends (-1) in time order; ends first on a tie.
     events = sorted([(span.start, 1) for span in spans] + [(span.end, -1) for span in spans])
     busy = most = 0
@@ -95,11 +96,3 @@ def most_at_once(spans: Iterable[Span]) -> int:
         busy += change
         most = max(most, busy)
     return most
-
-
-def _remove_file(creator_pid: int, path: str) -> None:
-    if os.getpid() == creator_pid:  # a forked copy must not remove the creator's file
-        try:
-            os.remove(path)
-        except OSError:
-            pass

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from ...errors import WorkerDied
 from ...pool import Pool
 from ...results import AsyncResult
+from ...tempfiles import O_BINARY
 from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -44,7 +45,7 @@ def sign_in_and_sleep(folder: str, seconds: float) -> int:
     """
     pid = os.getpid()
     hidden = os.path.join(folder, f".{pid}")
-    with open(hidden, "w") as file:
+    with open(hidden, "w", encoding="utf-8") as file:
         file.write(str(pid))
     os.replace(hidden, os.path.join(folder, str(pid)))
     time.sleep(seconds)
@@ -115,7 +116,7 @@ def children_stderr() -> Iterator[StderrLines]:
     os.close(fd)
     caught = StderrLines(path)
     # Appending: each child's write lands at the end, whoever wrote last.
-    children_end = os.open(path, os.O_WRONLY | os.O_APPEND)
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:

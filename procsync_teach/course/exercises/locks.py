@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,8 +30,9 @@ from typing import Any
 
 from ... import Lock, LockHold, Process, get_context, now
 from ...capture import capture_output
+from ...lock import new_hold_record, read_holds, record_hold
+from ...tempfiles import new_folder, remove, remove_when_dropped
 from ..running import run_to_the_end
-from ..spans import SpanLog
 from . import Verdict, correct, does_nothing, hint, not_answered
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together
@@ -48,9 +47,9 @@ class PretendLock:
     """Looks like a traced ``Lock`` and records its "holds", but keeps nobody out.
 
     ``with pretend:`` never waits: every process walks straight in. On the way out it
-    appends one record (process id, entered, left) to a file, as ``Lock(trace=True)`` does,
-    and :meth:`holds` reads them back as :class:`~procsync_teach.LockHold` tuples. Drawn
-    next to a real lock's holds, the overlaps show what a lock prevents.
+    records the hold (process id, entered, left) as ``Lock(trace=True)`` does, with the
+    same code, and :meth:`holds` reads them back as :class:`~procsync_teach.LockHold`
+    tuples. Drawn next to a real lock's holds, the overlaps show what a lock prevents.
 
     It lives in a module, not in the notebook, because it travels to other processes as a
     ``Process`` argument, and arguments are sent the standard way: by the *name* of their
@@ -58,7 +57,8 @@ class PretendLock:
     """
 
     def __init__(self) -> None:
-        self._log = SpanLog()  # one span per hold: (process id, entered, left)
+        self._path = new_hold_record()
+        remove_when_dropped(self, self._path)
         self._entered = 0.0
 
     def __repr__(self) -> str:
@@ -71,7 +71,7 @@ class PretendLock:
 
     def release(self) -> None:
         """Record the hold that ends now."""
-        self._log.record(os.getpid(), self._entered, now())
+        record_hold(self._path, self._entered, now())
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -81,7 +81,7 @@ class PretendLock:
 
     def holds(self) -> list[LockHold]:
         """Every recorded hold, by any process, oldest first."""
-        return [LockHold(*span) for span in self._log.spans()]
+        return read_holds(self._path)
 
 
 class SlowCounter:
@@ -227,7 +227,7 @@ def _run_together(
     """
     context = get_context()
     start = context.Barrier(len(calls) + 1)
-    reports = tempfile.mkdtemp(prefix="procsync-check-")
+    reports = new_folder("check-")
     target = functools.partial(_start_then_call, function)
     try:
         with capture_output():
@@ -258,7 +258,7 @@ def _run_together(
                 error = file.read()
             return hint(f"your function raised {error}. Run it once by hand to see the line.")
     finally:
-        shutil.rmtree(reports, ignore_errors=True)
+        remove(reports)
     if stuck:
         return hint(
             f"{len(stuck)} of {len(calls)} processes were still waiting after "
