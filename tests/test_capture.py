@@ -85,5 +85,5 @@ def test_outside_a_capture_children_write_to_the_usual_place(capfd):
 
 
 def test_process_rejects_an_unknown_start_method():
-    with pytest.raises(ValueError, match="unknown start method"):
+    with pytest.raises(ValueError, match="not a start method this platform has"):
         Process(target=print, context="teleport")
