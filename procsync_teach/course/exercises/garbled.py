@@ -116,8 +116,7 @@ def _own_lines(screen: Capture, name: str) -> list[str]:
     (Counting words on the shared screen would not do: two words written back to back
     by two processes glue into one, such as "ReportReport".)
     """
-    own = "".join(record.text for record in screen.records() if record.who == name)
-    return [line.strip() for line in own.splitlines()]
+    return [line.strip() for line in screen.text_of(name).splitlines()]
 
 
 def _hold_at(time: float, holds: list[LockHold]) -> int | None:
