@@ -107,7 +107,7 @@ class Capture:
     def _repr_html_(self) -> str:
         """Jupyter shows a capture as the shared screen, each writer in its own colour
         (once a palette is set: see :func:`colour_writers_with`)."""
-        order = {who: index for index, who in enumerate(sorted(self.writers(), key=_natural))}
+        order = {who: index for index, who in enumerate(sorted(self.writers(), key=natural_order))}
         spans = [
             f'<span style="color:{_writer_colour(order[r.who])}" title="{html.escape(r.who)}">'
             f"{html.escape(r.text)}</span>"
@@ -140,8 +140,8 @@ def colour_writers_with(colour_of: Callable[[int], str]) -> None:
     _writer_colour = colour_of
 
 
-def _natural(name: str) -> tuple[str, int]:
-    """Sort "P10" after "P9", as a person would."""
+def natural_order(name: str) -> tuple[str, int]:
+    """("P", 10) for "P10": a key that sorts "P10" after "P9", as a person would."""
     stem = name.rstrip("0123456789")
     return stem, int(name[len(stem):] or 0)
 
