@@ -35,6 +35,25 @@ def print_word_by_word(number, start_at):
     print()
 
 
+def print_with_torn_appends(number, start_at):
+    """Print word by word, each write reaching the file in two pieces with a pause between.
+
+    An append on Windows is "seek to the end, then write", and another process can come
+    between the two steps. A write cut in two does the same harm on Linux: into a file
+    that several processes append to, another's record slips into the middle of this one.
+    """
+    write = os.write
+
+    def write_in_two_pieces(fd, data):
+        middle = len(data) // 2
+        written = write(fd, data[:middle])
+        time.sleep(0.001)
+        return written + write(fd, data[middle:])
+
+    os.write = write_in_two_pieces
+    print_word_by_word(number, start_at)
+
+
 def test_a_function_defined_here_runs_under_every_start_method(start_method):
     lock = Lock()
     with capture_output() as screen:
@@ -63,6 +82,16 @@ def test_each_write_is_a_record_that_knows_its_writer(start_method):
         times = [r.time for r in records if r.who == f"P{n}"]
         assert times == sorted(times)
     assert screen.text == "".join(r.text for r in records)
+
+
+def test_nothing_is_lost_even_when_appends_are_not_atomic(start_method):
+    start_at = now() + (1.0 if start_method != "fork" else 0.2)
+    with capture_output() as screen:
+        run_all([Process(target=print_with_torn_appends, args=(n, start_at), name=f"P{n}",
+                         context=start_method) for n in range(3)])
+    for n in range(3):
+        mine = "".join(r.text for r in screen.records() if r.who == f"P{n}")
+        assert mine == f"process {n} says hello \n"
 
 
 def test_the_html_view_colours_each_writer_and_escapes_text():
@@ -103,7 +132,7 @@ def test_text_of_puts_one_process_writes_back_together():
 def test_records_survive_the_block_and_the_file_is_removed():
     with capture_output() as screen:
         run_all([Process(target=print, args=("kept",))])
-        path = screen._path
+        path = screen._folder
     assert screen.lines() == ["kept"]
     assert not os.path.exists(path)
 

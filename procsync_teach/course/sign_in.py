@@ -22,7 +22,7 @@ def sign_in_and_sleep(folder: str, seconds: float) -> int:
     """
     pid = os.getpid()
     hidden = os.path.join(folder, f".{pid}")
-    with open(hidden, "w") as file:
+    with open(hidden, "w", encoding="utf-8") as file:
         file.write(str(pid))
     os.replace(hidden, os.path.join(folder, str(pid)))
     time.sleep(seconds)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from ...errors import WorkerDied
 from ...pool import Pool
+from ...tempfiles import O_BINARY
 from . import Verdict, correct, hint, method_name, not_done
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -75,7 +76,7 @@ def children_stderr() -> Iterator[StderrLines]:
     os.close(fd)
     caught = StderrLines(path)
     # Appending: each child's write lands at the end, whoever wrote last.
-    children_end = os.open(path, os.O_WRONLY | os.O_APPEND)
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:

@@ -77,7 +77,8 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
         # Files, not pipes: a pipe stays open as long as any process the script started
         # holds it, and reading it to the end would wait for them all.
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with stdout_path.open("w") as stdout, stderr_path.open("w") as stderr:
+        with (stdout_path.open("w", encoding="utf-8") as stdout,
+              stderr_path.open("w", encoding="utf-8") as stderr):
             process = subprocess.Popen(command, cwd=folder, env=environment,
                                        stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                        start_new_session=True)
