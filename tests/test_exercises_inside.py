@@ -21,9 +21,8 @@ from procsync_teach.course.exercises.inside import (
     children_stderr,
     find_sentinel_watcher,
     reply_path,
-    sign_in_and_sleep,
-    signed_in,
 )
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -71,6 +71,7 @@ except ValueError as error:
 # process reports what happened; `capture_output()` (from notebook 01) shows what it prints.
 
 # %%
+import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Process, capture_output, now
 
 

@@ -46,6 +46,7 @@ from ..process import Process
 from ..trace import TaskRecord
 from .colours import colour_of
 from .running import run_to_the_end
+from .sign_in import sign_in_and_sleep, signed_in
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -137,8 +138,7 @@ def demo_garbled(options: Options, term: Terminal) -> int:
     term.say(f"whole lines: {whole_lines(screen)} of {lines}")
     term.say("Nothing was lost: each process's own writes, put back together, are whole:")
     for name in sorted(screen.writers(), key=process_number):
-        own = "".join(record.text for record in screen.records() if record.who == name)
-        own_lines = " / ".join(line.strip() for line in own.splitlines())
+        own_lines = " / ".join(line.strip() for line in screen.text_of(name).splitlines())
         term.say(f"  {term.paint(name, process_number(name))}: {own_lines}")
     term.section("2. With a procsync_teach.Lock, held for a whole line")
     term.say("No line is cut into:")
@@ -350,9 +350,9 @@ def demo_crash(options: Options, term: Terminal) -> int:
                  f"task {options.procs}.)")
         term.section("1. A worker dies in the middle of a task")
         start = now()
-        pid_file = os.path.join(folder, "victim.pid")
-        victim = pool.apply_async(write_pid_then_sleep, (pid_file, options.duration))
-        pid = wait_for_pid(pid_file, term)
+        victim = pool.apply_async(sign_in_and_sleep, (folder, options.duration))
+        with term.progress("waiting for the task to start", 0.2):
+            [pid] = signed_in(folder, timeout=SPARE_SECONDS)
         term.say(f"  the task is running in the worker process with pid {pid}")
         time.sleep(min(0.1, options.duration / 4))  # let it run a moment: it dies mid-task
         os.kill(pid, signal.SIGKILL)
@@ -381,27 +381,6 @@ def demo_crash(options: Options, term: Terminal) -> int:
     draw_timeline(term, task_lanes(records, options.procs), start,
                   max(r.finished for r in records) - start)
     return 0
-
-
-def write_pid_then_sleep(path: str, seconds: float) -> str:
-    """The task that gets killed: it says which process runs it, then works a while."""
-    with open(path + ".tmp", "w", encoding="utf-8") as file:
-        file.write(str(os.getpid()))
-    os.replace(path + ".tmp", path)  # the reader sees the whole pid or nothing
-    time.sleep(seconds)
-    return "finished"
-
-
-def wait_for_pid(path: str, term: Terminal) -> int:
-    """Wait for the task to write its worker's pid, then return it."""
-    deadline = now() + SPARE_SECONDS
-    with term.progress("waiting for the task to start", 0.2):
-        while not os.path.exists(path):
-            if now() > deadline:
-                raise RuntimeError(f"the task did not start within {SPARE_SECONDS:g} s")
-            time.sleep(0.005)
-    with open(path, encoding="utf-8") as file:
-        return int(file.read())
 
 
 # lost-updates ---------------------------------------------------------------------------
@@ -525,7 +504,6 @@ def run_lockers(options: Options, term: Terminal, same_order: bool) -> Capture:
         run_to_the_end(processes, options.duration + SPARE_SECONDS,
                        starting=ctrl_c_for_this_process_only(options.start_method))
     return screen
-
 
 
 # the list of demos ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dis
 import inspect
+from collections.abc import Iterable
 from typing import NamedTuple
 
 
@@ -132,3 +133,19 @@ def check_choices(
         if name not in right:
             return hint(f"{item} {letter} is not right yet: it {nature}.")
     return correct(praise)
+
+
+def not_a_choice(answer: object, offered: Iterable[str], things: str) -> Verdict | None:
+    """The verdict for an answer that should be a set of the ``offered`` letters and is not
+    one yet, or None if it is one. ``things`` names what the letters stand for: "scripts"."""
+    if answer is Ellipsis:
+        return not_answered()
+    chosen = letters(answer)
+    if chosen is None:
+        return hint('answer with a set of letters, such as {"A", "C"}.')
+    unknown = sorted(chosen - set(offered))
+    if unknown:
+        *others, last = sorted(offered)
+        return hint(f"there are only {things} {', '.join(others)} and {last}, "
+                    f"not {', '.join(unknown)}.")
+    return None
