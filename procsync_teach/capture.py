@@ -26,12 +26,11 @@ import html
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from .clock import now
-from .course.colours import colour_of
 from .tempfiles import files_in, new_folder, open_own_file, remove
 
 
@@ -102,15 +101,23 @@ class Capture:
         """The text cut into lines, as a reader of the screen would see them."""
         return self.text.splitlines()
 
+    def text_of(self, who: str) -> str:
+        """What one process wrote, put back together from its own writes alone.
+
+        Its lines are whole here even when the shared screen garbled them.
+        """
+        return "".join(record.text for record in self.records() if record.who == who)
+
     def writers(self) -> list[str]:
         """The names of the processes that wrote, in the order they first wrote."""
         return list(dict.fromkeys(record.who for record in self.records()))
 
     def _repr_html_(self) -> str:
-        """Jupyter shows a capture as the shared screen, each writer in its own colour."""
+        """Jupyter shows a capture as the shared screen, each writer in its own colour
+        (once a palette is set: see :func:`colour_writers_with`)."""
         order = {who: index for index, who in enumerate(sorted(self.writers(), key=natural_order))}
         spans = [
-            f'<span style="color:{colour_of(order[r.who])}" title="{html.escape(r.who)}">'
+            f'<span style="color:{_writer_colour(order[r.who])}" title="{html.escape(r.who)}">'
             f"{html.escape(r.text)}</span>"
             for r in self.records()
         ]
@@ -120,6 +127,25 @@ class Capture:
         """Keep the records in memory and remove the folder: the block is over."""
         self._kept = self.records()
         remove(self._folder)
+
+
+def _inherited_colour(index: int) -> str:
+    """Every writer in the text's own colour: the core has no palette."""
+    return "inherit"
+
+
+_writer_colour: Callable[[int], str] = _inherited_colour
+
+
+def colour_writers_with(colour_of: Callable[[int], str]) -> None:
+    """Draw writer number ``n`` of every capture's HTML view in ``colour_of(n)``.
+
+    Writers are numbered in the order of their names ("P0", "P1", ..., "P10"). The course
+    (:mod:`procsync_teach.course`) sets its palette when it is imported, so that a process
+    has the same colour on the screen as in the course's plots.
+    """
+    global _writer_colour
+    _writer_colour = colour_of
 
 
 def natural_order(name: str) -> tuple[str, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -93,11 +95,38 @@ def test_nothing_is_lost_even_when_appends_are_not_atomic(start_method):
 
 
 def test_the_html_view_colours_each_writer_and_escapes_text():
+    import procsync_teach.course  # noqa: F401  (it sets the course's palette)
+
     with capture_output() as screen:
         run_all([Process(target=print, args=("<b>&",), name="P0")])
     html = screen._repr_html_()
     assert "&lt;b&gt;&amp;" in html and "<b>" not in html
     assert 'title="P0"' in html and "color:#0072b2" in html
+
+
+def test_the_core_draws_a_capture_without_the_course():
+    """The core never imports the course: alone, it draws every writer in the text's colour."""
+    script = (
+        "import sys\n"
+        "from procsync_teach import Process, capture_output\n"
+        "with capture_output() as screen:\n"
+        "    p = Process(target=print, args=('hi',), name='P0', context='spawn')\n"
+        "    p.start()\n"
+        "    p.join(30)\n"
+        "print('procsync_teach.course' in sys.modules, screen._repr_html_())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert run.stdout == (
+        'False <pre style="line-height:1.3"><span style="color:inherit" title="P0">hi</span>'
+        '<span style="color:inherit" title="P0">\n</span></pre>\n'
+    )
+
+
+def test_text_of_puts_one_process_writes_back_together():
+    with capture_output() as screen:
+        run_all([Process(target=print, args=("a", "b"), name=f"P{n}") for n in range(2)])
+    assert screen.text_of("P1") == "a b\n" and screen.text_of("P9") == ""
 
 
 def test_records_survive_the_block_and_the_file_is_removed():
@@ -114,5 +143,5 @@ def test_outside_a_capture_children_write_to_the_usual_place(capfd):
 
 
 def test_process_rejects_an_unknown_start_method():
-    with pytest.raises(ValueError, match="unknown start method"):
+    with pytest.raises(ValueError, match="not a start method this platform has"):
         Process(target=print, context="teleport")

@@ -71,6 +71,7 @@ except ValueError as error:
 # process reports what happened; `capture_output()` (from notebook 01) shows what it prints.
 
 # %%
+import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Process, capture_output, now
 
 
@@ -130,9 +131,6 @@ in_another_process(try_the_lock, lock)
 # then another process tries to release it.
 
 # %%
-import procsync_teach
-
-
 def release_it(lock):
     """In another process: release a lock that this process never acquired."""
     try:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ...clock import now
 from ...errors import TimeoutError, WorkerDied
 from ...pool import Pool
+from ..sign_in import sign_in_and_sleep, signed_in
 from .basics import SPARE_SECONDS, Options, ctrl_c_for_this_process_only, header, milliseconds
 from .text_timeline import Span, draw_pool_timeline, draw_timeline, task_lanes
 
@@ -189,9 +190,9 @@ def demo_crash(options: Options, term: Terminal) -> int:
                  f"task {options.procs}.)")
         term.section("1. A worker dies in the middle of a task")
         start = now()
-        pid_file = os.path.join(folder, "victim.pid")
-        victim = pool.apply_async(write_pid_then_sleep, (pid_file, options.duration))
-        pid = wait_for_pid(pid_file, term)
+        victim = pool.apply_async(sign_in_and_sleep, (folder, options.duration))
+        with term.progress("waiting for the task to start", 0.2):
+            [pid] = signed_in(folder, timeout=SPARE_SECONDS)
         term.say(f"  the task is running in the worker process with pid {pid}")
         time.sleep(min(0.1, options.duration / 4))  # let it run a moment: it dies mid-task
         os.kill(pid, signal.SIGKILL)
@@ -221,23 +222,3 @@ def demo_crash(options: Options, term: Terminal) -> int:
                   max(r.finished for r in records) - start)
     return 0
 
-
-def write_pid_then_sleep(path: str, seconds: float) -> str:
-    """The task that gets killed: it says which process runs it, then works a while."""
-    with open(path + ".tmp", "w", encoding="utf-8") as file:
-        file.write(str(os.getpid()))
-    os.replace(path + ".tmp", path)  # the reader sees the whole pid or nothing
-    time.sleep(seconds)
-    return "finished"
-
-
-def wait_for_pid(path: str, term: Terminal) -> int:
-    """Wait for the task to write its worker's pid, then return it."""
-    deadline = now() + SPARE_SECONDS
-    with term.progress("waiting for the task to start", 0.2):
-        while not os.path.exists(path):
-            if now() > deadline:
-                raise RuntimeError(f"the task did not start within {SPARE_SECONDS:g} s")
-            time.sleep(0.005)
-    with open(path, encoding="utf-8") as file:
-        return int(file.read())

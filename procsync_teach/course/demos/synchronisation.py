@@ -43,8 +43,7 @@ def demo_garbled(options: Options, term: Terminal) -> int:
     term.say(f"whole lines: {whole_lines(screen)} of {lines}")
     term.say("Nothing was lost: each process's own writes, put back together, are whole:")
     for name in sorted(screen.writers(), key=process_number):
-        own = "".join(record.text for record in screen.records() if record.who == name)
-        own_lines = " / ".join(line.strip() for line in own.splitlines())
+        own_lines = " / ".join(line.strip() for line in screen.text_of(name).splitlines())
         term.say(f"  {term.paint(name, process_number(name))}: {own_lines}")
     term.section("2. With a procsync_teach.Lock, held for a whole line")
     term.say("No line is cut into:")
