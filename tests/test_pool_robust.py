@@ -17,7 +17,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.pool import MaybeEncodingError
@@ -26,7 +25,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from procsync_teach import Lock, Pool, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from procsync_teach import (
+    Lock,
+    Pool,
+    PoolError,
+    PoolTerminated,
+    RemoteTraceback,
+    WorkerDied,
+    tempfiles,
+)
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests import robust_helpers
 from tests.conftest import ROOT, leak_snapshot
@@ -444,17 +451,18 @@ def test_pool_left_by_with_leaves_no_process_descriptor_or_thread(warmed_up):
     assert leak_snapshot() == before
 
 
-def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a Lock makes its files
+def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
+    folder = tempfiles.this_process_folder()  # where this process's Locks make their files
+    files_before = set(os.listdir(folder))
     before = leak_snapshot()
     lock = Lock(trace=True)
     with Pool(2, context=warmed_up) as pool:
         pool.starmap_async(robust_helpers.use_lock, [(lock,)] * 4).get(WAIT)
     assert len(lock.holds()) == 4
-    assert len(list(tmp_path.iterdir())) == 2  # the lock file and its trace
+    assert len(set(os.listdir(folder)) - files_before) == 2  # the lock file and its hold log
     del lock
     gc.collect()
-    assert list(tmp_path.iterdir()) == []
+    assert set(os.listdir(folder)) == files_before
     assert leak_snapshot() == before
 
 
