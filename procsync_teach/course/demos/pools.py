@@ -25,7 +25,8 @@ from .text_timeline import Span, draw_pool_timeline, draw_timeline, task_lanes
 if TYPE_CHECKING:
     from .terminal import Terminal
 
-T = TypeVar("T")
+T = TypeVar("T")  # what the get() given to own_work_then_get returns
+
 
 def slow_square(n: int, seconds: float) -> int:
     """The demos' task: some work (here, sleeping), then a result that is easy to check."""
