@@ -65,7 +65,7 @@ def methods_mentioning(cls, text):
 # gets more jobs of the **same function** lined up behind the one it runs, up to
 # `LINE_UP_JOBS`, all in one message: when it finishes one, the next is already in its
 # pipe. Any other job never waits behind a busy worker: it stays in the pool for whichever
-# worker falls idle first, so a long task never delays another. The two constants, from `pool.py`:
+# worker falls idle first. The two constants, from `pool.py`:
 
 # %%
 print("LINE_UP_JOBS =", procsync_teach.pool.LINE_UP_JOBS)
@@ -125,8 +125,11 @@ print("lining up made the map of tiny jobs faster:", ratio > 1.5)
 
 # %% [markdown]
 # The price: a job lined up behind a worker cannot go to another worker that falls idle.
-# That is why only jobs of a function that *just ran quickly* line up, and why a chunk of
-# a `map` still goes to any idle worker first.
+# That is why only jobs of a function that *just ran quickly* line up. The rule judges a
+# job by the worker's last run, because the job itself has not run yet: so a slow call of
+# a function whose last call was quick (one long item in a map of tiny ones) does line up,
+# and the jobs lined up behind it wait, even while another worker is idle, until its slow
+# reply stops the lining up behind that worker. For tiny tasks the pool accepts that risk.
 #
 # ## 2. The imap feeders
 #
@@ -198,8 +201,8 @@ print("Pool methods that read replies this way:",
 #
 # - **A.** A job waits behind a busy worker only if that worker's last job ran the same
 #   function in under `QUICK_JOB` seconds.
-# - **B.** A job of a function whose last run took one second can wait in a busy
-#   worker's pipe.
+# - **B.** A job can wait in a busy worker's pipe when that worker's last job, of the same
+#   function, took one second.
 # - **C.** The jobs a worker is given in one lap of the dispatcher travel to it in one
 #   message.
 # - **D.** `LINE_UP_JOBS` limits how many jobs wait in the pool's queue, in all.
@@ -240,7 +243,8 @@ check_feeders(reason)
 # - For tiny tasks, the round trip between the dispatcher and a worker costs more than the
 #   task. The dispatcher lines up to `LINE_UP_JOBS` jobs of a function that just ran
 #   quickly behind the worker that runs it, in one message; other jobs wait for an idle
-#   worker, so nothing waits behind a long task.
+#   worker. A slow call of a function that was quick last time can hold up the jobs
+#   lined up behind it: the price of the trick.
 # - `imap` reads its input in a feeder thread of its own; the dispatcher counts the feeders
 #   (`_feeders`) and does not stop after `close()` until they are done.
 # - The dispatcher reads every reply waiting in a pipe in one go (`read_messages`).

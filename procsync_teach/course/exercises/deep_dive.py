@@ -16,8 +16,8 @@ from . import Verdict, correct, hint, letters, not_answered
 #: The statements of exercise 1: whether each is true, and where to look again.
 LINE_UP_STATEMENTS = {
     "A": (True, "look at the conditions a job must meet to wait behind a busy worker"),
-    "B": (False, "could a long task ever meet the condition about how long the last job "
-                 "took?"),
+    "B": (False, "could a worker whose last job took one second meet the condition about "
+                 "how long the last job took?"),
     "C": (True, "look at how the jobs given in one lap are sent to a worker"),
     "D": (False, "compare the constant with the length it is compared to: whose list "
                  "of jobs is that?"),
