@@ -128,7 +128,16 @@ from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
-from .messages import READY, STOP, InitializerFailed, Job, dumps, pack_jobs, unpack_reply
+from .messages import (
+    READY,
+    STOP,
+    FunctionPickles,
+    InitializerFailed,
+    Job,
+    dumps,
+    pack_jobs,
+    unpack_reply,
+)
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -269,6 +278,18 @@ class Pool:
     that cannot go on fails every result with :class:`PoolBroken` saying why, and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
 
+    Functions from a notebook (``__main__``) travel by value, but share one namespace in
+    a worker, its ``__main__``, as in ``multiprocessing``: what your ``initializer`` or a
+    task stores with ``global``, the next task reads. A worker keeps the variables it has
+    (change one in the notebook and pass it as an argument, or start a new pool), but
+    takes a function you redefined in its new version. A function that cannot be pickled
+    by value (it uses a thread lock, a queue) goes by name, as in ``multiprocessing``: a
+    worker finds it where that pool's would (under fork, if it existed when the pool
+    started), or the task fails with an ``AttributeError`` that says why. Each function
+    is pickled once, however many calls; what is pickled with it (the object of a bound
+    method, a callable object) comes afresh to every job, as in ``multiprocessing``.
+    The details: :mod:`procsync_teach.messages`.
+
     Args:
         processes: how many workers; None means ``os.cpu_count()``.
         initializer: called as ``initializer(*initargs)`` in each worker as it starts.
@@ -303,6 +324,7 @@ class Pool:
         ):
             raise ValueError("maxtasksperchild must be a positive int or None")
         self._processes = processes
+        self._function_pickles = FunctionPickles()
         self._dispatcher = _Dispatcher(
             context=get_context(context),
             processes=processes,
@@ -478,10 +500,11 @@ class Pool:
         return chunksize
 
     def _pickle_function(self, func: Callable[..., Any]) -> bytes:
-        """Pickle the function once for all its jobs; mistakes surface here, in the caller."""
+        """Pickle the function for all its jobs (once for all calls of the same function:
+        see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return dumps(func)
+        return self._function_pickles.get(func)
 
     # -- the lifecycle ------------------------------------------------------------------
 
@@ -890,7 +913,7 @@ class _Dispatcher:
             self._records.append(record)
         self._settled += 1
         if job.result._settle_job(job.first, job.calls, ok, value):
-            if job.result._has_callback():
+            if job.result._has_callbacks():
                 self._callbacks.put((job.job_id, job.result))
             else:
                 job.result._finish()

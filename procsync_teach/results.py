@@ -114,7 +114,7 @@ class AsyncResult:
         self._jobs_left -= 1
         return self._jobs_left == 0
 
-    def _has_callback(self) -> bool:
+    def _has_callbacks(self) -> bool:
         return self._callback is not None or self._error_callback is not None
 
     def _finish(self) -> None:

@@ -23,11 +23,12 @@ import pytest
 
 from procsync_teach import Pool, PoolBroken, PoolTerminated
 from procsync_teach.clock import now
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from procsync_teach.pool import IMAP_READ_AHEAD
 from tests import robust_helpers
 from tests.conftest import ROOT, leak_snapshot
 from tests.helpers import fail_on_three, slow, square
-from tests.test_pool_robust import busy_workers, process_exists, wait_until
+from tests.test_pool_robust import process_exists, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -95,8 +96,8 @@ def test_a_callback_raising_system_exit_breaks_the_pool_and_every_result_says_wh
         warmed_up, tmp_path):
     """In the stdlib, SystemExit in a callback ends the result thread: every get() hangs."""
     with Pool(2, context=warmed_up) as pool:
-        running = pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30))
-        busy_workers(tmp_path, 1)
+        running = pool.apply_async(sign_in_and_sleep, (tmp_path, 30))
+        signed_in(tmp_path, timeout=WAIT)
         pool.apply_async(square, (2,), callback=stop_the_program)
         with pytest.raises(PoolBroken, match="callback.*SystemExit") as broken:
             running.get(timeout=WAIT)
@@ -117,8 +118,8 @@ def test_a_replacement_worker_that_cannot_start_breaks_the_pool(warmed_up, tmp_p
     before = leak_snapshot()
     pool = Pool(2, context=warmed_up)
     try:
-        running = pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30))
-        [busy] = busy_workers(tmp_path, 1)
+        running = pool.apply_async(sign_in_and_sleep, (tmp_path, 30))
+        [busy] = signed_in(tmp_path, timeout=WAIT)
 
         def out_of_descriptors(slot):
             raise OSError(errno.EMFILE, "Too many open files")
