@@ -147,9 +147,10 @@ class Pool:
         self._clock_offset = time.time() - now()  # Dask's times are time.time()
         self._token = uuid.uuid4().hex[:8]
         self._state = RUN
-        self._lock = threading.Lock()  # guards _state, _pending, _finished, _feeders
-        self._all_settled = threading.Condition(self._lock)
-        self._pending: dict[str, _Job] = {}
+        self._lock = threading.Lock()  # guards _state, _pending, _finished, _feeders, _arrived
+        self._news = threading.Condition(self._lock)  # wakes the collector thread
+        self._pending: dict[str, _Job] = {}  # key -> job, for every job not yet settled
+        self._arrived: list[distributed.Future] = []  # done, waiting for the collector
         self._finished: deque[_Job] = deque(maxlen=RECORDS_KEPT)
         self._feeders = 0  # imap input threads still running
         self._job_ids = itertools.count()
@@ -158,9 +159,11 @@ class Pool:
         self._final_log: _DaskLog | None = None  # kept when the client goes
         self._shut_down_lock = threading.Lock()
         self._ended = threading.Event()
-        self._closer: threading.Thread | None = None
         self._client.get_task_stream(count=1)  # starts the scheduler's task stream
         self._processes = self._learn_workers(self._fetch_log([]))
+        self._collector = threading.Thread(target=self._collect, name="procsync-collector",
+                                           daemon=True)
+        self._collector.start()
         _live_pools.add(self)
 
     def __repr__(self) -> str:
@@ -297,7 +300,7 @@ class Pool:
             result._set_length(count)
             with self._lock:
                 self._feeders -= 1
-                self._all_settled.notify_all()
+                self._news.notify()
 
     def _job(self, function: bytes, kind: str, arguments: Any,
              result: AsyncResult | IMapIterator, first: int, calls: int) -> tuple[Job, _Job]:
@@ -321,24 +324,62 @@ class Pool:
             job.future = self._client.submit(_run_on_worker, message, key=job.key)
             job.future.add_done_callback(self._on_done)
 
-    # -- when a task ends (in Dask's callback thread) -------------------------------------
+    # -- when tasks end: Dask's callback thread, then the collector thread ---------------
 
     def _on_done(self, future: distributed.Future) -> None:
-        """Settle the job whose task ended, unless terminate() settled it already."""
-        with self._lock:
-            job = self._pending.get(future.key)
-        if job is None:
-            return
-        try:
-            ok, value = self._outcome(job, future)
-        except Exception as error:  # the reply could not be fetched: the cluster went away
-            ok, value = False, PoolError(f"the result of task {job.job_id} was lost: {error!r}")
-        self._settle(job, ok, value)
+        """Dask calls this in its callback thread when a task's future is done: pass it on.
 
-    def _outcome(self, job: _Job, future: distributed.Future) -> tuple[bool, Any]:
-        """What the task's future says: the job's reply, or what Dask made of the task."""
+        The collector fetches the results, not this thread: while the collector waits
+        for one batch of results, the futures that finish meanwhile gather here, to be
+        fetched together in one round trip (one per future would cost the most).
+        """
+        with self._lock:
+            self._arrived.append(future)
+            self._news.notify()
+
+    def _collect(self) -> None:
+        """The collector thread's life: settle the jobs whose tasks ended, until the
+        pool is terminated, or closed with nothing left to settle (then shut it down)."""
+        while True:
+            with self._lock:
+                self._news.wait_for(lambda: self._arrived or self._finishing())
+                arrived, self._arrived = self._arrived, []
+                finishing = self._finishing()
+            if arrived:
+                self._settle_arrivals(arrived)
+            elif finishing:
+                break
+        if self._state == CLOSE:
+            self._shut_down([])
+
+    def _finishing(self) -> bool:
+        """Is the collector's work over? Called holding ``_lock``."""
+        return self._state == TERMINATE or (
+            self._state == CLOSE and not self._pending and not self._feeders)
+
+    def _settle_arrivals(self, futures: list[distributed.Future]) -> None:
+        """Settle the jobs of these done futures, fetching their replies in one go."""
+        with self._lock:
+            jobs = [self._pending.get(future.key) for future in futures]
+        arrived = [(job, future) for job, future in zip(jobs, futures, strict=True) if job]
+        finished = [future for _, future in arrived if future.status == "finished"]
+        try:
+            replies = dict(zip(finished, self._client.gather(finished), strict=True))
+        except Exception as error:  # the replies could not be fetched: the cluster went away
+            replies = {future: error for future in finished}
+        for job, future in arrived:
+            reply = replies.get(future)
+            if isinstance(reply, Exception):
+                lost = PoolError(f"the result of task {job.job_id} was lost: {reply!r}")
+                self._settle(job, False, lost)
+            else:
+                self._settle(job, *self._outcome(job, future, reply))
+
+    def _outcome(self, job: _Job, future: distributed.Future,
+                 reply_bytes: bytes | None) -> tuple[bool, Any]:
+        """What a done future says: the job's reply, or what Dask made of the task."""
         if future.status == "finished":
-            reply = unpack_reply(future.result())
+            reply = unpack_reply(reply_bytes)
             return reply.ok, reply.value if reply.ok else _rebuild_error(job, *reply.value)
         if future.status == "cancelled":
             return False, PoolError(f"task {job.job_id} was cancelled on the cluster "
@@ -362,8 +403,6 @@ class Pool:
                                       "worker died" if isinstance(value, WorkerDied) else "error")
             self._finished.append(job)
             job.future = None
-            if not self._pending:
-                self._all_settled.notify_all()
         try:
             job.result._settle_job(job.first, job.calls, ok, value)
         except Exception:  # the callback raised: report it, keep serving
@@ -380,9 +419,7 @@ class Pool:
             if self._state != RUN:
                 return
             self._state = CLOSE
-        self._closer = threading.Thread(target=self._close_when_done, name="procsync-closer",
-                                        daemon=True)
-        self._closer.start()
+            self._news.notify()  # the collector shuts the pool down when the work is done
 
     def terminate(self) -> None:
         """Stop now: every result not yet settled fails with PoolTerminated.
@@ -395,7 +432,7 @@ class Pool:
         """
         with self._lock:
             self._state = TERMINATE
-            self._all_settled.notify_all()
+            self._news.notify()
             pending = list(self._pending.values())
         error = PoolTerminated("the pool was terminated before this task finished")
         for job in pending:
@@ -411,12 +448,8 @@ class Pool:
         if self._state == RUN:
             raise ValueError("Pool is still running")
         self._ended.wait()
-
-    def _close_when_done(self) -> None:
-        with self._lock:
-            self._all_settled.wait_for(lambda: self._state == TERMINATE
-                                       or not (self._pending or self._feeders))
-        self._shut_down([])
+        if threading.current_thread() is not self._collector:
+            self._collector.join()
 
     def _shut_down(self, cancel: list[distributed.Future]) -> None:
         """Cancel ``cancel``, keep the scheduler's log for records(), let the cluster go."""
