@@ -2,7 +2,9 @@
 
 Each workload runs on both implementations, alternating ours and the standard library's,
 several times; the table shows the median time of each and the ratio ours/stdlib (below
-1 means ours is faster). Workloads are small so that the whole run takes about a minute:
+1 means ours is faster). Workloads are small so that the whole run takes about a minute,
+plus half a minute or more per repetition for Dask's side of the cluster map row
+(``client.map`` of 10,000 tiny tasks, one Dask task each):
 
     python benchmarks/compare.py                 # every workload, 5 repetitions
     python benchmarks/compare.py --repeat 9      # steadier medians

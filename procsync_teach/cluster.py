@@ -13,7 +13,8 @@ and turns each call into Dask's own::
     apply_async(f, (x,))     ──►  one job                  ──►  client.submit(run job)
     map(f, items)            ──►  one job per *chunk*      ──►  one submit per chunk
     imap(f, items)           ──►  a thread submits chunks  ──►  submits as the input comes
-    AsyncResult.get(timeout) ◄──  settled by a callback    ◄──  future done (done callback)
+    AsyncResult.get(timeout) ◄──  settled by the collector ◄──  futures done, gathered
+                                   thread                        in batches
     records()                ◄──  attempts, per job        ◄──  the scheduler's task stream,
                                                                  lost workers, task stories
     terminate()              ──►  settle, cancel           ──►  cancel futures, close the
@@ -33,8 +34,17 @@ What happens on ``apply_async(f, (x,))``, step by step:
    :class:`~procsync_teach.WorkerDied`. Only a task that has killed several workers
    (``distributed.scheduler.allowed-failures`` + 1, four by default) fails, with
    :class:`~procsync_teach.WorkerDied`.
-4. When the task's future is done, Dask calls our callback in its callback thread;
-   it fetches the reply and settles the AsyncResult (running your callback).
+4. When the task's future is done, Dask calls the Pool back in Dask's callback
+   thread, which hands the future to the Pool's *collector* thread. The collector
+   fetches the replies of all the futures done so far in one round trip
+   (``client.gather``) and settles their AsyncResults (running your callbacks).
+
+Threads: your threads submit work and set the state, under ``_lock``; Dask's own
+thread runs its event loop (the messages) and its callback thread hands over done
+futures; the collector fetches replies and settles results (``terminate()`` settles,
+from your thread, the ones it cuts short: each job is settled once, by whoever takes it
+out of ``_pending`` first), and at the end of CLOSE shuts the pool down; each ``imap``
+has a feeder thread that submits its chunks.
 
 The lifecycle is the local pool's: RUN, then CLOSE (finish the queued work, then
 shut down) or TERMINATE (stop now). A Pool that started its cluster shuts it down; a
@@ -46,6 +56,7 @@ it is on a LocalCluster and on ``dask worker`` processes started on this machine
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib.util
 import itertools
@@ -60,13 +71,14 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import distributed
 
 from .chunks import choose_chunksize
 from .clock import now
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from .interface import PoolInterface
 from .messages import Job, dumps, unpack_reply
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
@@ -78,6 +90,10 @@ RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 #: that nobody else on the network can reach them. A cluster bound to all interfaces
 #: would run anybody's code on this machine.
 LOOPBACK = "127.0.0.1"
+
+#: At most how many seconds ``terminate()`` gives each worker of the Pool's own cluster
+#: to stop by itself before killing it, running task and all.
+STOP_GRACE = 0.5
 
 
 @dataclass
@@ -91,7 +107,16 @@ class _Job:
     calls: int  # how many calls it holds
     submitted: float  # on the shared clock
     future: distributed.Future | None = None  # held: a dropped future is cancelled
-    outcome: str = ""  # "ok", "error", "worker died" or "terminated", once settled
+
+
+class _Settled(NamedTuple):
+    """What records() needs of a settled job (not its result, which may be large)."""
+
+    job_id: int
+    key: str
+    calls: int
+    submitted: float
+    outcome: str  # "ok", "error", "worker died" or "terminated"
 
 
 @dataclass
@@ -104,8 +129,12 @@ class _DaskLog:
     workers: dict[str, tuple[Any, int]]  # address -> (name, pid) of the workers alive now
 
 
-class Pool:
+class Pool(PoolInterface):
     """A pool whose workers are the processes of a Dask cluster.
+
+    It writes the three methods that submit work (``apply_async``, ``_map_async`` and
+    ``_imap``); the others (``apply``, ``map``, ``starmap``, ``imap``, ...) come from
+    :class:`~procsync_teach.interface.PoolInterface`, made of these three.
 
     The program you wrote for ``procsync_teach.Pool`` or ``multiprocessing.Pool`` runs
     unchanged; only the line that makes the pool changes::
@@ -143,7 +172,12 @@ class Pool:
         if client is None and address is None:
             self._cluster = _start_local_cluster(processes or os.cpu_count() or 1)
             address = self._cluster.scheduler_address
-        self._client = client or distributed.Client(address, set_as_default=False)
+        try:
+            self._client = client or distributed.Client(address, set_as_default=False)
+        except BaseException:
+            if self._cluster is not None:
+                self._cluster.close()  # ours: it must not outlive the failed Pool
+            raise
         self._clock_offset = time.time() - now()  # Dask's times are time.time()
         self._token = uuid.uuid4().hex[:8]
         self._state = RUN
@@ -151,7 +185,7 @@ class Pool:
         self._news = threading.Condition(self._lock)  # wakes the collector thread
         self._pending: dict[str, _Job] = {}  # key -> job, for every job not yet settled
         self._arrived: list[distributed.Future] = []  # done, waiting for the collector
-        self._finished: deque[_Job] = deque(maxlen=RECORDS_KEPT)
+        self._finished: deque[_Settled] = deque(maxlen=RECORDS_KEPT)
         self._feeders = 0  # imap input threads still running
         self._job_ids = itertools.count()
         self._slots: dict[Any, int] = {}  # worker name -> lane in the timelines
@@ -191,10 +225,6 @@ class Pool:
 
     # -- submitting work ---------------------------------------------------------------
 
-    def apply(self, func: Callable[..., Any], args: Iterable[Any] = (), kwds: dict | None = None):
-        """Call ``func(*args, **kwds)`` on a worker and wait for its result."""
-        return self.apply_async(func, args, kwds).get()
-
     def apply_async(
         self,
         func: Callable[..., Any],
@@ -216,49 +246,6 @@ class Pool:
         function = _pickle_function(func)
         self._submit([self._job(function, "apply", (tuple(args), dict(kwds or {})), result, 0, 1)])
         return result
-
-    def map(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-            chunksize: int | None = None) -> list:
-        """Return ``[func(x) for x in iterable]``, computed by the workers; one task per chunk."""
-        return self.map_async(func, iterable, chunksize).get()
-
-    def map_async(
-        self,
-        func: Callable[[Any], Any],
-        iterable: Iterable[Any],
-        chunksize: int | None = None,
-        callback: Callable[[list], object] | None = None,
-        error_callback: Callable[[BaseException], object] | None = None,
-    ) -> AsyncResult:
-        """Like :meth:`map`, but return at once with an AsyncResult holding the list."""
-        return self._map_async(func, iterable, "map", chunksize, callback, error_callback)
-
-    def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
-                chunksize: int | None = None) -> list:
-        """Like :meth:`map`, but each item is a tuple of arguments: ``func(*item)``."""
-        return self.starmap_async(func, iterable, chunksize).get()
-
-    def starmap_async(
-        self,
-        func: Callable[..., Any],
-        iterable: Iterable[Iterable[Any]],
-        chunksize: int | None = None,
-        callback: Callable[[list], object] | None = None,
-        error_callback: Callable[[BaseException], object] | None = None,
-    ) -> AsyncResult:
-        """Like :meth:`starmap`, but return at once with an AsyncResult holding the list."""
-        return self._map_async(func, iterable, "starmap", chunksize, callback, error_callback)
-
-    def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-             chunksize: int = 1) -> Iterator[Any]:
-        """Like :meth:`map`, but an iterator of the results in order, reading the input
-        in a thread of its own as the workers compute."""
-        return self._imap(func, iterable, chunksize, ordered=True)
-
-    def imap_unordered(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-                       chunksize: int = 1) -> Iterator[Any]:
-        """Like :meth:`imap`, but yield each result as soon as it is ready, in any order."""
-        return self._imap(func, iterable, chunksize, ordered=False)
 
     def _map_async(self, func, iterable, kind: str, chunksize, callback,
                    error_callback) -> AsyncResult:
@@ -388,8 +375,10 @@ class Pool:
         if isinstance(error, distributed.KilledWorker):
             died = WorkerDied(
                 f"task {job.job_id} was running each time a worker died, on every worker "
-                "the scheduler tried: it probably kills its worker itself. Dask stops "
-                "retrying after distributed.scheduler.allowed-failures + 1 tries")
+                "the scheduler tried: it probably kills its worker itself (by running out "
+                "of memory, say, or crashing in C code); try it alone, on one worker, to "
+                "see how. Dask stops retrying after distributed.scheduler.allowed-failures "
+                "+ 1 tries")
             died.__cause__ = error
             return False, died
         return False, error
@@ -399,9 +388,10 @@ class Pool:
         with self._lock:
             if self._pending.pop(job.key, None) is None:
                 return  # settled already
-            job.outcome = outcome or ("ok" if ok else
-                                      "worker died" if isinstance(value, WorkerDied) else "error")
-            self._finished.append(job)
+            outcome = outcome or ("ok" if ok else
+                                  "worker died" if isinstance(value, WorkerDied) else "error")
+            self._finished.append(_Settled(job.job_id, job.key, job.calls, job.submitted,
+                                           outcome))
             job.future = None
         try:
             job.result._settle_job(job.first, job.calls, ok, value)
@@ -460,10 +450,14 @@ class Pool:
                 if cancel and self._cluster is None:
                     self._client.cancel(cancel)
                 self._final_log = self._fetch_log(self._keys())
+            except Exception:  # the cluster went away first: records() has less to say
+                self._final_log = _DaskLog({}, {}, {}, {})
             finally:
                 if self._owns_client:
                     self._client.close()
                 if self._cluster is not None:
+                    if self._state == TERMINATE:
+                        self._cluster.sync(_stop_workers_now, self._cluster)
                     self._cluster.close()
                 self._ended.set()
                 _live_pools.discard(self)
@@ -496,7 +490,7 @@ class Pool:
                 records.extend(self._attempts(job, log))
         return records
 
-    def _attempts(self, job: _Job, log: _DaskLog) -> list[TaskRecord]:
+    def _attempts(self, job: _Settled, log: _DaskLog) -> list[TaskRecord]:
         """One record per attempt at ``job``: each lost worker's, then the one that ended it."""
         entered = iter(log.entered.get(job.key, []))
         records = []
@@ -527,8 +521,12 @@ class Pool:
     def _learn_workers(self, log: _DaskLog) -> int:
         """Give each worker a lane (its slot in the timelines), by name: a worker that a
         nanny restarts keeps its name, so its replacement keeps the lane. Returns how
-        many threads the workers have now."""
-        for address, (name, pid) in sorted(log.workers.items(), key=lambda item: str(item[1][0])):
+        many workers there are now: map's chunks are cut for them."""
+        def in_name_order(worker: tuple[str, tuple[Any, int]]) -> tuple[int, str]:
+            name = str(worker[1][0])
+            return len(name), name  # 0, 1, ..., 9, 10, not 0, 1, 10, 2
+
+        for address, (name, pid) in sorted(log.workers.items(), key=in_name_order):
             self._lanes[address] = (self._slots.setdefault(name, len(self._slots)), pid)
         return max(len(log.workers), 1)
 
@@ -552,6 +550,13 @@ def _start_local_cluster(processes: int) -> distributed.LocalCluster:
     """
     return distributed.LocalCluster(n_workers=processes, threads_per_worker=1, processes=True,
                                     host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0")
+
+
+async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
+    """Close a LocalCluster's workers, killing within :data:`STOP_GRACE` seconds one still
+    busy with a task (the cluster's own ``close()`` would wait 4 s for it)."""
+    await asyncio.gather(*(nanny.close(timeout=STOP_GRACE)
+                           for nanny in local_cluster.workers.values()))
 
 
 def _pickle_function(func: Callable[..., Any]) -> bytes:
