@@ -204,7 +204,7 @@ def test_terminate_on_a_cluster_it_does_not_own_cancels_only_what_has_not_starte
     pids = client.run(os.getpid)
     pool = cluster.Pool(address=shared_cluster.scheduler_address)
     with tempfile.TemporaryDirectory() as directory:
-        results = [pool.apply_async(robust_helpers.mark_and_sleep, (directory, n, 0.5))
+        results = [pool.apply_async(robust_helpers.mark_and_sleep, (directory, n, 1.0))
                    for n in range(6)]
         wait_for_files(directory, 2)  # one task running on each of the two workers
         pool.terminate()
