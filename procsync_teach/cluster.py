@@ -308,7 +308,13 @@ class Pool(PoolInterface):
             for _, job in jobs:
                 self._pending[job.key] = job
         for message, job in jobs:
-            job.future = self._client.submit(_run_on_worker, message, key=job.key)
+            try:
+                job.future = self._client.submit(_run_on_worker, message, key=job.key)
+            except Exception as error:  # terminate() closed the client meanwhile, or the
+                # cluster is gone: the result says so, as a result must always settle
+                self._settle(job, False, PoolError(f"task {job.job_id} could not be sent to "
+                                                   f"the cluster: {error!r}"))
+                continue
             job.future.add_done_callback(self._on_done)
 
     # -- when tasks end: Dask's callback thread, then the collector thread ---------------

@@ -25,7 +25,7 @@ import distributed
 import psutil
 import pytest
 
-from procsync_teach import PoolTerminated, WorkerDied, cluster
+from procsync_teach import PoolError, PoolTerminated, WorkerDied, cluster
 from tests import robust_helpers
 from tests.helpers import slow, square
 from tests.test_pool_parity import (  # noqa: F401 - collected here, run against cluster.Pool
@@ -235,3 +235,14 @@ def test_processes_address_and_client_exclude_each_other(client):
     with pytest.raises(ValueError, match="not several"):
         cluster.Pool(2, client=client)
 
+
+
+def test_a_task_that_cannot_reach_the_cluster_still_settles(shared_cluster):
+    client = distributed.Client(shared_cluster, set_as_default=False)
+    pool = cluster.Pool(client=client)
+    client.close()  # the cluster is out of reach: a submitted task must not wait forever
+    result = pool.apply_async(square, (3,))
+    with pytest.raises(PoolError, match="could not be sent to the cluster"):
+        result.get(timeout=WAIT)
+    pool.terminate()
+    pool.join()
