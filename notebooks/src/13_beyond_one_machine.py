@@ -36,6 +36,7 @@ import os
 
 os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
 
+import atexit
 import builtins
 import json
 import multiprocessing
@@ -163,10 +164,22 @@ workers = [start("worker", "--scheduler-file", str(scheduler_file), "--host", "1
                  "--name", f"worker-{number}")
            for number in range(2)]
 
+for program in [scheduler, *workers]:
+    atexit.register(program.terminate)  # if the kernel ends before section 7, they end too
+
+
+def scheduler_address():
+    """The address in the scheduler file, once the scheduler has written it."""
+    try:
+        return json.loads(scheduler_file.read_text())["address"]
+    except (FileNotFoundError, json.JSONDecodeError):  # not yet, or not whole yet
+        return None
+
+
 deadline = time.monotonic() + 30
-while not scheduler_file.exists() and time.monotonic() < deadline:
+while scheduler_address() is None and time.monotonic() < deadline:
     time.sleep(0.05)
-address = json.loads(scheduler_file.read_text())["address"]
+address = scheduler_address()
 client = distributed.Client(address)  # also the default for Dask calls that need one
 client.wait_for_workers(2, timeout=30)
 print("workers connected:", len(client.scheduler_info()["workers"]))
@@ -174,9 +187,9 @@ print("the scheduler listens on this machine only:", address.startswith("tcp://1
 
 # %% [markdown]
 # (`--no-nanny` runs each worker in the program itself. By default `dask worker` also starts
-# a *nanny*, a process that restarts the worker if it dies; section 5 meets one.)
+# a *nanny*, a process that restarts the worker if it dies; section 4 meets one.)
 #
-# Now the tutorial's program once more. **One line changes**: the pool is given the
+# Now the tutorial's program once more. **One line of code changes**: the pool is given the
 # scheduler's address instead of a number of processes, because the cluster has the workers
 # it has. Leaving the `with` block disconnects from the cluster but does not stop it: it is
 # not ours.
