@@ -400,7 +400,7 @@ with cluster.Pool(2) as pool:
     while not os.listdir(who) and time.monotonic() < deadline:
         time.sleep(0.01)
     victim = int(os.listdir(who)[0])
-    os.kill(victim, signal.SIGKILL)  #: what the out-of-memory killer sends
+    os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer sends
     survivor = result.get(timeout=30)
     attempts = pool.records()
 
