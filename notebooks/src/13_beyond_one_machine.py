@@ -52,7 +52,6 @@ import matplotlib.pyplot as plt
 import psutil
 
 import procsync_teach
-from procsync_teach import cluster
 from procsync_teach.course.exercises.cluster import check_dask_translation, check_task_size
 from procsync_teach.course.plots import plot_seconds_against, plot_task_timeline
 
@@ -165,7 +164,7 @@ workers = [start("worker", "--scheduler-file", str(scheduler_file), "--host", "1
            for number in range(2)]
 
 for program in [scheduler, *workers]:
-    atexit.register(program.terminate)  # if the kernel ends before section 7, they end too
+    atexit.register(program.terminate)  # if the kernel ends before section 8, they end too
 
 
 def scheduler_address():
@@ -187,7 +186,8 @@ print("the scheduler listens on this machine only:", address.startswith("tcp://1
 
 # %% [markdown]
 # (`--no-nanny` runs each worker in the program itself. By default `dask worker` also starts
-# a *nanny*, a process that restarts the worker if it dies; section 4 meets one.)
+# a *nanny*, a process that starts a new worker if this one dies; section 7 shows the
+# difference.)
 #
 # Now the tutorial's program once more. **One line of code changes**: the pool is given the
 # scheduler's address instead of a number of processes, because the cluster has the workers
@@ -377,61 +377,6 @@ with Pool(address=address) as pool:
 # `client.upload_file` copies a module (a `.py`, `.zip` or `.egg` file) to every worker and
 # imports it there. On a real cluster, the usual way is to install the same packages on
 # every machine; `upload_file` is for the module you are writing now.
-#
-# ### A worker that dies: Dask runs its task again
-#
-# `procsync_teach.Pool` settles the task of a worker that dies with `WorkerDied`
-# (notebook 08). Dask instead gives the task to another worker, and the *nanny* of the dead
-# worker starts a new one. We start a LocalCluster of two workers (this one has nannies),
-# start a task that says which worker process runs it, and kill that process.
-
-# %%
-def say_who_then_sleep(folder, seconds):
-    Path(folder, str(os.getpid())).touch()
-    time.sleep(seconds)
-    return os.getpid()
-
-
-who = folder / "who"
-who.mkdir()
-with cluster.Pool(2) as pool:
-    result = pool.apply_async(say_who_then_sleep, (str(who), 0.3))
-    deadline = time.monotonic() + 30
-    while not os.listdir(who) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    victim = int(os.listdir(who)[0])
-    os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer sends
-    survivor = result.get(timeout=30)
-    attempts = pool.records()
-
-print("the result arrived:", survivor != victim)
-print("attempts:", [record.outcome for record in attempts])
-
-# %% [markdown]
-# The Pool's `records()` come from what the scheduler logs (its *task stream*, and the
-# tasks a lost worker held), in the same shape as `procsync_teach.Pool.records()`, so the
-# course's timeline draws them. The hatched bar is the attempt that died with its worker.
-
-# %%
-ax = plot_task_timeline(attempts, title="A task whose worker was killed, run again")
-ax.set_xlim(left=0)
-plt.show()
-
-# %% [markdown]
-# The plot claims two attempts, in two worker processes, the second starting after the
-# first was lost:
-
-# %%
-lost, done = attempts
-print("two attempts:", len(attempts) == 2)
-print("in two different processes:", lost.pid != done.pid)
-print("the second began after the first was lost:", done.started >= lost.finished)
-
-# %% [markdown]
-# A task that kills every worker it runs on (one that runs out of memory, say) is not
-# retried forever: after `distributed.scheduler.allowed-failures` + 1 deaths (4 by
-# default) Dask gives up with `KilledWorker`, which the cluster Pool turns into the
-# course's `WorkerDied`, with a message that says why.
 
 # %% [markdown]
 # ## 5. The Lock lesson, on a cluster
@@ -602,7 +547,67 @@ print("the dashboard, if any, is on this machine only:",
       link is None or link.startswith("http://127.0.0.1:"))
 
 # %% [markdown]
-# ## 7. Stopping the cluster
+# ## 7. A worker that dies: Dask runs its task again
+#
+# `procsync_teach.Pool` settles the task of a worker that dies with `WorkerDied`
+# (notebook 08). Dask instead gives the task to another worker. We start a task that says
+# which worker process runs it, and kill that process.
+
+# %%
+def say_who_then_sleep(folder, seconds):
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(seconds)
+    return os.getpid()
+
+
+who = folder / "who"
+who.mkdir()
+with Pool(address=address) as pool:
+    result = pool.apply_async(say_who_then_sleep, (str(who), 0.3))
+    deadline = time.monotonic() + 30
+    while not os.listdir(who) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim = int(os.listdir(who)[0])
+    os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer sends
+    survivor = result.get(timeout=30)
+    attempts = pool.records()
+
+print("the result arrived:", survivor != victim)
+print("attempts:", [record.outcome for record in attempts])
+print("workers left:", len(client.scheduler_info()["workers"]))
+
+# %% [markdown]
+# The Pool's `records()` come from what the scheduler logs (its *task stream*, and the
+# tasks a lost worker held), in the same shape as `procsync_teach.Pool.records()`, so the
+# course's timeline draws them. The hatched bar is the attempt that died with its worker.
+
+# %%
+ax = plot_task_timeline(attempts, title="A task whose worker was killed, run again")
+ax.set_xlim(left=0)
+plt.show()
+
+# %% [markdown]
+# The plot claims two attempts, in two worker processes, the second starting after the
+# first was lost:
+
+# %%
+lost, done = attempts
+print("two attempts:", len(attempts) == 2)
+print("in two different processes:", lost.pid != done.pid)
+print("the second began after the first was lost:", done.started >= lost.finished)
+
+# %% [markdown]
+# Our workers run without a nanny, so nobody replaced the dead one: the cluster goes on
+# with one worker. With a nanny (the default of `dask worker`, and what a LocalCluster has)
+# a new worker takes its place.
+#
+# A task that kills every worker it runs on (one that runs out of memory, say) is not
+# retried forever: after `distributed.scheduler.allowed-failures` + 1 deaths (4 by
+# default) Dask gives up with `KilledWorker`, which the cluster Pool turns into the
+# course's `WorkerDied`, with a message that says why.
+
+# %% [markdown]
+# ## 8. Stopping the cluster
 #
 # We started the scheduler and the workers, so we stop them: `client.shutdown()` asks the
 # scheduler to stop every worker, then itself. Then we check that nothing the notebook
