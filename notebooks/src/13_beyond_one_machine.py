@@ -40,6 +40,7 @@ import atexit
 import builtins
 import json
 import multiprocessing
+import shutil
 import signal
 import subprocess
 import sys
@@ -611,13 +612,15 @@ print("the second began after the first was lost:", done.started >= lost.finishe
 #
 # We started the scheduler and the workers, so we stop them: `client.shutdown()` asks the
 # scheduler to stop every worker, then itself. Then we check that nothing the notebook
-# started still runs, or still listens on a port.
+# started still runs, or still listens on a port, and remove the temporary folder.
 
 # %%
 client.shutdown()
 for program in [scheduler, *workers]:
     program.wait(timeout=30)
 log.close()
+sys.path.remove(str(code))
+shutil.rmtree(folder)
 print("every Dask program has exited:", all(p.returncode is not None for p in [scheduler, *workers]))
 print("no process left running:", dask_processes() == at_start[0])
 print("no port left open:", listening_ports() == at_start[1])
