@@ -100,7 +100,7 @@ class Capture:
 
     def _repr_html_(self) -> str:
         """Jupyter shows a capture as the shared screen, each writer in its own colour."""
-        order = {who: index for index, who in enumerate(sorted(self.writers(), key=_natural))}
+        order = {who: index for index, who in enumerate(sorted(self.writers(), key=natural_order))}
         spans = [
             f'<span style="color:{colour_of(order[r.who])}" title="{html.escape(r.who)}">'
             f"{html.escape(r.text)}</span>"
@@ -114,8 +114,8 @@ class Capture:
         os.remove(self._path)
 
 
-def _natural(name: str) -> tuple[str, int]:
-    """Sort "P10" after "P9", as a person would."""
+def natural_order(name: str) -> tuple[str, int]:
+    """("P", 10) for "P10": a key that sorts "P10" after "P9", as a person would."""
     stem = name.rstrip("0123456789")
     return stem, int(name[len(stem):] or 0)
 

@@ -206,3 +206,15 @@ def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
     for _ in range(times):
         with lock:
             time.sleep(hold_for)
+
+
+class CountCalls:
+    """A callable object that counts its own calls: a task whose state could carry over
+    from one job to the next, if a worker kept it between jobs."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, _=None):
+        self.calls += 1
+        return self.calls

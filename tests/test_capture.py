@@ -68,7 +68,7 @@ def test_the_html_view_colours_each_writer_and_escapes_text():
         run_all([Process(target=print, args=("<b>&",), name="P0")])
     html = screen._repr_html_()
     assert "&lt;b&gt;&amp;" in html and "<b>" not in html
-    assert 'title="P0"' in html and "color:#1f77b4" in html
+    assert 'title="P0"' in html and "color:#0072b2" in html
 
 
 def test_records_survive_the_block_and_the_file_is_removed():

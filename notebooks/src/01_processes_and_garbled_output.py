@@ -167,12 +167,13 @@ print("line breaks on the screen:", garbled.text.count("\n"))
 import matplotlib.pyplot as plt
 
 from procsync_teach.course.colours import colour_of
+from procsync_teach.course.plots import legend_outside, subplots
 
 
 def plot_writes(screen, ax=None, title="Who wrote, and when"):
     """One lane per process: a tick for each word it wrote, a bar from its first to last."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.2), layout="constrained")
+        _, ax = subplots(height=2.2)
     words = [record for record in screen.records() if record.text.strip()]  # no spaces
     origin = min(record.time for record in words)
     names = sorted({record.who for record in words})
@@ -187,7 +188,7 @@ def plot_writes(screen, ax=None, title="Who wrote, and when"):
     ax.set_xlabel("time since the first word (ms)")
     ax.set_ylabel("process")
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    legend_outside(ax)
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -245,7 +246,7 @@ print("lines, sorted:", sorted(line.strip() for line in locked.lines()))
 # others wait their turn. Taking turns costs time: the locked run lasts longer.
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 2.4), layout="constrained", sharex=True)
+fig, (left, right) = subplots(1, 2, height=2.4, width=11, sharex=True)
 plot_writes(garbled, ax=left, title="Without a lock: overlapping bursts")
 plot_writes(locked, ax=right, title="With a Lock: one burst at a time")
 plt.show()
@@ -367,7 +368,7 @@ def speak(n, words, lock, start_at):
 
 def garbled_vs_locked(processes=3, words=4):
     """Run the experiment without and with a lock; draw the two timelines side by side."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 2.8), layout="constrained", sharex=True)
+    fig, axes = subplots(1, 2, height=2.8, width=11, sharex=True)
     for ax, lock, label in [(axes[0], None, "Without a lock"), (axes[1], Lock(), "With a Lock")]:
         screen = run_together(speak, processes, words, lock)
         expected = {line_of(n, words) for n in range(processes)}

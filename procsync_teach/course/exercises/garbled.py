@@ -15,6 +15,7 @@ from ...capture import Capture, capture_output
 from ...clock import now
 from ...lock import Lock, LockHold
 from ...process import Process
+from ..running import run_to_the_end
 from . import Verdict, correct, hint, letters, not_a_function, not_done
 
 #: How many processes the report check starts.
@@ -71,14 +72,7 @@ def _run_reporters(print_report: Callable, lock: Lock) -> tuple[Capture, list, l
             Process(target=print_report, args=(n, lock, start_at), name=f"P{n}")
             for n in range(REPORTERS)
         ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(_JOIN_TIMEOUT)
-        stuck = [p for p in processes if p.is_alive()]
-        for process in stuck:
-            process.kill()
-            process.join(_JOIN_TIMEOUT)
+        stuck = run_to_the_end(processes, _JOIN_TIMEOUT)
     return screen, processes, stuck
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from ... import Lock, LockHold, Process, get_context, now
 from ...capture import capture_output
+from ..running import run_to_the_end
 from . import Verdict, correct, hint, not_done
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together
@@ -274,24 +275,17 @@ def _run_together(
                 Process(target=target, args=(start, os.path.join(reports, str(index)), *args))
                 for index, args in enumerate(calls)
             ]
-            for process in processes:
-                process.start()
-            started = True
-            try:
-                start.wait(START_WAIT)  # returns once every process is ready to go
-            except threading.BrokenBarrierError:
-                started = False
-            try:
-                deadline = now() + STUCK_AFTER
-                for process in processes:
-                    process.join(max(deadline - now(), 0.0))
-            finally:
-                stuck = [process for process in processes if process.is_alive()]
-                for process in stuck:
-                    process.kill()
-                for process in processes:
-                    process.join(START_WAIT)
-        if not started:
+            ready = []
+
+            def release_them() -> None:
+                try:
+                    start.wait(START_WAIT)  # returns once every process is ready to go
+                    ready.append(True)
+                except threading.BrokenBarrierError:
+                    pass
+
+            stuck = run_to_the_end(processes, STUCK_AFTER, after_start=release_them)
+        if not ready:
             return hint(
                 f"the processes were not ready after {START_WAIT:g} seconds; the machine "
                 "is very busy. Run the check again."
