@@ -79,10 +79,10 @@ from .chunks import choose_chunksize
 from .clock import now
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
-from .messages import Job, dumps, unpack_reply
+from .messages import FunctionPickles, Job, dumps, unpack_reply
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
-from .worker import _FunctionCache, _run_job
+from .worker import run_one_job
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
 
@@ -188,6 +188,7 @@ class Pool(PoolInterface):
         self._finished: deque[_Settled] = deque(maxlen=RECORDS_KEPT)
         self._feeders = 0  # imap input threads still running
         self._job_ids = itertools.count()
+        self._function_pickles = FunctionPickles()
         self._slots: dict[Any, int] = {}  # worker name -> lane in the timelines
         self._lanes: dict[str, tuple[int, int]] = {}  # worker address -> (slot, pid)
         self._final_log: _DaskLog | None = None  # kept when the client goes
@@ -243,7 +244,7 @@ class Pool(PoolInterface):
         """
         self._check_running()
         result = AsyncResult(1, 1, True, callback, error_callback)
-        function = _pickle_function(func)
+        function = _pickle_function(func, self._function_pickles)
         self._submit([self._job(function, "apply", (tuple(args), dict(kwds or {})), result, 0, 1)])
         return result
 
@@ -254,7 +255,7 @@ class Pool(PoolInterface):
         chunksize = choose_chunksize(len(items), self._processes, chunksize)
         chunks = [items[first : first + chunksize] for first in range(0, len(items), chunksize)]
         result = AsyncResult(len(items), len(chunks), False, callback, error_callback)
-        function = _pickle_function(func)
+        function = _pickle_function(func, self._function_pickles)
         self._submit([self._job(function, kind, chunk, result, number * chunksize, len(chunk))
                       for number, chunk in enumerate(chunks)])
         return result
@@ -262,7 +263,7 @@ class Pool(PoolInterface):
     def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
         self._check_running()
         chunksize = choose_chunksize(0, self._processes, chunksize)
-        function = _pickle_function(func)
+        function = _pickle_function(func, self._function_pickles)
         result = IMapIterator(ordered)
         with self._lock:
             self._check_running()
@@ -565,11 +566,12 @@ async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
                            for nanny in local_cluster.workers.values()))
 
 
-def _pickle_function(func: Callable[..., Any]) -> bytes:
-    """Pickle the function once for all its jobs; mistakes surface here, in the caller."""
+def _pickle_function(func: Callable[..., Any], pickles: FunctionPickles) -> bytes:
+    """Pickle the function for all its jobs (once for all calls of the same function:
+    see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
     if not callable(func):
         raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-    return dumps(func)
+    return pickles.get(func)
 
 
 def _rebuild_error(job: _Job, error: BaseException, text: str) -> BaseException:
@@ -588,7 +590,7 @@ def _run_on_worker(job: Job) -> bytes:
     The reply is pickled here, on the worker, so that a result that cannot travel fails
     its own task with ``MaybeEncodingError``, as in ``multiprocessing``.
     """
-    return _run_job(job, _FunctionCache())
+    return run_one_job(job)
 
 
 def _scheduler_log(dask_scheduler: Any, keys: list[str]) -> dict[str, Any]:
