@@ -461,10 +461,14 @@ print("4 tasks with a one-lease Semaphore ran one at a time:", not overlapping(s
 # ## 6. What a cluster costs
 #
 # Every Dask task is a message to the scheduler, a message to a worker and a reply: far
-# more work than our pool's message through a pipe. We time 20 naps (section 3's
-# `nap`) of each length, one task each (`chunksize=1`), on our local Pool and on the cluster, both with two
-# workers, and divide by the tasks each worker ran: the time one task costs, from its
-# sending to its result.
+# more work than our pool's message through a pipe. We time 20 naps (section 3's `nap`) of
+# each length, one task each (`chunksize=1`), on our local Pool and on the cluster, both
+# with two workers, and divide by the tasks each worker ran: the time one task costs, from
+# its sending to its result.
+#
+# The local Pool starts its workers with spawn, whatever the course's start method: this
+# kernel now runs Dask's threads, and forking a process that runs threads is unsafe
+# (notebook 07).
 
 # %%
 SIZES = [0.0, 0.002, 0.005, 0.01, 0.02]  # seconds of sleep per task
@@ -484,7 +488,7 @@ def seconds_per_task(pool):
     return per_task
 
 
-with procsync_teach.Pool(2) as local_pool:
+with procsync_teach.Pool(2, context="spawn") as local_pool:
     local_pool.map(nap, [0.0] * 2, chunksize=1)  # warm-up: every worker is running
     local = seconds_per_task(local_pool)
 with Pool(address=address) as cluster_pool:
