@@ -36,6 +36,7 @@ import os
 
 os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
 
+import asyncio
 import atexit
 import builtins
 import json
@@ -251,7 +252,7 @@ print("naps, as they finish:", finished)
 # | `Pool` | Dask | note |
 # |---|---|---|
 # | `apply_async(f, (x,))` | `client.submit(f, x)` | returns a future, not an AsyncResult |
-# | `result.get(timeout=1)` | `future.result(timeout=1)` | raises the *builtin* `TimeoutError` (section 4) |
+# | `result.get(timeout=1)` | `future.result(timeout=1)` | raises Python's `TimeoutError`, not `multiprocessing`'s (section 4) |
 # | `apply(f, (x,))` | `client.submit(f, x).result()` | |
 # | `map(f, items)` | `client.gather(client.map(f, items))` | one task **per item**: no chunks |
 # | `imap_unordered(f, items)` | `as_completed(client.map(f, items))` | futures, in the order they finish |
@@ -307,18 +308,18 @@ if __name__ == '__main__':
             print("Task timed out!")
 
 # %% [markdown]
-# Dask's own `future.result(timeout=...)` raises Python's *builtin* `TimeoutError`, another
-# class: the tutorial's `except TimeoutError` would not catch it, and the error would
-# escape.
+# Dask's own `future.result(timeout=...)` raises Python's own `TimeoutError` (the built-in
+# one; on Python 3.10, `asyncio.TimeoutError`), another class: the tutorial's
+# `except TimeoutError` would not catch it, and the error would escape.
 
 # %%
 future = client.submit(slow_task, 0.3)
 try:
     future.result(timeout=0.05)
 except Exception as error:
-    print("Dask raised:", type(error).__module__ + "." + type(error).__name__)
-    print("  a multiprocessing.TimeoutError:", isinstance(error, multiprocessing.TimeoutError))
-    print("  the builtin TimeoutError:", isinstance(error, builtins.TimeoutError))
+    print("a multiprocessing.TimeoutError:", isinstance(error, multiprocessing.TimeoutError))
+    print("Python's own TimeoutError:",
+          isinstance(error, (builtins.TimeoutError, asyncio.TimeoutError)))
 print("and the task went on:", future.result(timeout=30))
 
 # %% [markdown]
@@ -636,9 +637,9 @@ print("no port left open:", listening_ports() == at_start[1])
 #   cluster that runs already, only `Pool(processes=4)` becomes `Pool(address=...)`.
 # - In Dask's own API: `apply_async` → `submit`, `get` → `result`, `map` → `map` +
 #   `gather` (one task per item), `imap_unordered` → `as_completed`.
-# - A timeout from Dask is the builtin `TimeoutError`; `cancel()` does not stop a running
-#   task; a dead worker's task runs again elsewhere; a module's functions must be on the
-#   workers (`upload_file`), a notebook's travel by value.
+# - A timeout from Dask is Python's own `TimeoutError`, not `multiprocessing`'s; `cancel()`
+#   does not stop a running task; a dead worker's task runs again elsewhere; a module's
+#   functions must be on the workers (`upload_file`), a notebook's travel by value.
 # - Across machines, synchronise through the scheduler: `distributed.Lock` (held by lease:
 #   mind the lease timeout), `Semaphore`, `Event`, `Variable`.
 # - Every cluster task costs milliseconds of overhead: a cluster pays off for tasks many

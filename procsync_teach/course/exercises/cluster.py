@@ -64,6 +64,24 @@ def check_task_size(smallest_task: float, overhead: float) -> Verdict:
                 "solve overhead / (task + overhead) = 0.1 for the task.")
 
 
+#: How long the check waits for tasks of an earlier attempt to end, in seconds.
+IDLE_WAIT = 10.0
+
+
+def _unfinished_tasks(dask_scheduler: Any) -> int:
+    """Runs in the scheduler: how many tasks wait or run."""
+    return sum(task.state in ("waiting", "queued", "no-worker", "processing")
+               for task in dask_scheduler.tasks.values())
+
+
+def _wait_until_idle(client: Any) -> None:
+    """Let the tasks of an earlier attempt (futures never gathered) end first, so that
+    the task stream afterwards shows only this attempt's."""
+    deadline = time.monotonic() + IDLE_WAIT
+    while client.run_on_scheduler(_unfinished_tasks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _keys_computed_since(client: Any, start: float) -> set[str]:
     """The keys of the tasks the cluster's workers finished since ``start`` (time.time())."""
     return {entry["key"] for entry in client.get_task_stream(start=start)}
@@ -85,6 +103,7 @@ def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
         return verdict
     numbers = random.sample(range(10**9), 12)  # never computed before: nothing is cached
     client.get_task_stream(count=1)  # the scheduler records tasks from its first call on
+    _wait_until_idle(client)
     start = time.time()
     try:
         answer = squares_on_cluster(client, numbers)
