@@ -11,15 +11,16 @@ This file only reads the command line; the demos are in :mod:`procsync_teach.cou
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import signal
 import sys
 import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .context import checked_start_method
+
 if TYPE_CHECKING:
-    from .course.demos import Options
+    from .course.demos.basics import Options
 
 
 def number_between(kind: Callable[[str], float], low: float, high: float):
@@ -77,7 +78,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
 def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) -> Options:
     """The demo's defaults, overridden by the options given; refuse the ones it ignores."""
-    from .course.demos import DEMOS, Options
+    from .course.demos import DEMOS
+    from .course.demos.basics import Options
 
     defaults = DEMOS[args.name].defaults
     given = {name: getattr(args, name) for name in ("procs", "tasks", "duration")
@@ -87,10 +89,11 @@ def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) 
         uses = ", ".join(f"--{name}" for name in defaults) or "no option"
         demo_parser.error(f"the {args.name} demo does not use {', '.join(ignored)}; "
                           f"it uses {uses}")
-    available = multiprocessing.get_all_start_methods()
-    if args.start_method and args.start_method not in available:
-        demo_parser.error(f"start method {args.start_method!r} is not available on this "
-                          f"platform; choose from {', '.join(available)}")
+    if args.start_method:
+        try:
+            checked_start_method(args.start_method, given_as="--start-method")
+        except ValueError as error:
+            demo_parser.error(str(error))
     settings = {"procs": 1, "tasks": 1, "duration": 0.1, **defaults, **given}
     return Options(start_method=args.start_method, **settings)
 

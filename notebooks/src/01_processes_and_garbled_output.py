@@ -43,6 +43,7 @@ import re
 import sys
 import time
 
+import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Lock, Process, capture_output, now
 
 
@@ -142,17 +143,12 @@ garbled
 # is up to the operating system's scheduler. (Words can even stick together, such as
 # `ProcessProcess`, when two words arrive before either space.) Since it changes, this
 # cell's output is not checked by the course's tests. What never changes is checked next:
-# put each process's own writes back together, and its line is whole. Nothing was lost;
-# the pieces were only mixed on their way to the shared screen.
+# put each process's own writes back together (`garbled.text_of(name)`), and its line is
+# whole. Nothing was lost; the pieces were only mixed on their way to the shared screen.
 
 # %%
-def written_by(screen, name):
-    """Everything one process wrote, put back together from its own writes."""
-    return "".join(record.text for record in screen.records() if record.who == name)
-
-
 for name in sorted(garbled.writers()):
-    print(f"{name} wrote: {written_by(garbled, name).strip()!r}")
+    print(f"{name} wrote: {garbled.text_of(name).strip()!r}")
 print("line breaks on the screen:", garbled.text.count("\n"))
 
 # %% [markdown]

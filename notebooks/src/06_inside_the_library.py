@@ -27,8 +27,8 @@
 # `show(function)` prints a function's source, exactly as it is in the library
 # (`inspect.getsource`). In Jupyter, `Pool??` shows a whole class the same way.
 # `sign_in_and_sleep` and `signed_in` are two small helpers for the experiments below;
-# they live in a module (`procsync_teach.course.exercises.inside`), not in this notebook, for a
-# reason that section 9 makes clear.
+# they live in a module (`procsync_teach.course.sign_in`), not in this notebook, for a reason
+# that section 9 makes clear.
 
 # %%
 import inspect
@@ -51,10 +51,9 @@ from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
     children_stderr,
-    sign_in_and_sleep,
-    signed_in,
 )
 from procsync_teach.course.plots import plot_task_timeline
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
 
 def show(function):
