@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from pathlib import Path
 
 from procsync_teach.course.sign_in import sign_in_and_sleep
 

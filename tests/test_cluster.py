@@ -26,6 +26,7 @@ import psutil
 import pytest
 
 from procsync_teach import PoolError, PoolTerminated, WorkerDied, cluster
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests import robust_helpers
 from tests.helpers import slow, square
 from tests.test_pool_parity import (  # noqa: F401 - collected here, run against cluster.Pool
@@ -136,8 +137,8 @@ def wait_for_files(directory: str, count: int) -> list[str]:
 def test_a_killed_workers_task_is_retried_and_records_show_both_attempts(make_pool):
     pool = make_pool(2)
     with tempfile.TemporaryDirectory() as directory:
-        result = pool.apply_async(robust_helpers.announce_and_sleep, (directory, 1.0))
-        [victim] = [int(name) for name in wait_for_files(directory, 1)]
+        result = pool.apply_async(sign_in_and_sleep, (directory, 1.0))
+        [victim] = signed_in(directory, timeout=WAIT)
         os.kill(victim, signal.SIGKILL)
         survivor = result.get(timeout=WAIT)  # procsync_teach.Pool would raise WorkerDied
     assert survivor != victim

@@ -56,6 +56,7 @@ import psutil
 import procsync_teach
 from procsync_teach.course.exercises.cluster import check_dask_translation, check_task_size
 from procsync_teach.course.plots import plot_seconds_against, plot_task_timeline
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
 
 def dask_processes():
@@ -556,24 +557,16 @@ print("the dashboard, if any, is on this machine only:",
 # ## 7. A worker that dies: Dask runs its task again
 #
 # `procsync_teach.Pool` settles the task of a worker that dies with `WorkerDied`
-# (notebook 08). Dask instead gives the task to another worker. We start a task that says
-# which worker process runs it, and kill that process.
+# (notebook 08). Dask instead gives the task to another worker. We start the course's
+# `sign_in_and_sleep` task, which writes the pid of the worker process that runs it into a
+# folder, then sleeps; `signed_in` waits for that pid, and we kill that process.
 
 # %%
-def say_who_then_sleep(folder, seconds):
-    Path(folder, str(os.getpid())).touch()
-    time.sleep(seconds)
-    return os.getpid()
-
-
 who = folder / "who"
 who.mkdir()
 with Pool(address=address) as pool:
-    result = pool.apply_async(say_who_then_sleep, (str(who), 0.3))
-    deadline = time.monotonic() + 30
-    while not os.listdir(who) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    victim = int(os.listdir(who)[0])
+    result = pool.apply_async(sign_in_and_sleep, (str(who), 0.3))
+    [victim] = signed_in(str(who), timeout=30)
     os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer sends
     survivor = result.get(timeout=30)
     attempts = pool.records()

@@ -3,15 +3,14 @@
 * :func:`check_task_size`: from the cluster's measured overhead per task, the learner
   works out the shortest task whose overhead is under a tenth of its time.
 * :func:`check_dask_translation`: the learner rewrites ``pool.map(square, numbers)`` in
-  Dask's own API; the check runs it on a cluster and asks the scheduler whether the
-  squares were computed there.
+  Dask's own API; the check runs it on a cluster, with a client that counts the tasks
+  sent through it, to tell squares computed there from squares computed here.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,27 +63,26 @@ def check_task_size(smallest_task: float, overhead: float) -> Verdict:
                 "solve overhead / (task + overhead) = 0.1 for the task.")
 
 
-#: How long the check waits for tasks of an earlier attempt to end, in seconds.
-IDLE_WAIT = 10.0
+class _WatchedClient:
+    """The client handed to the learner's function: the real one, which also counts the
+    tasks sent through it, so the check can tell work sent to the cluster from work done
+    here."""
 
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.tasks_sent = 0
 
-def _unfinished_tasks(dask_scheduler: Any) -> int:
-    """Runs in the scheduler: how many tasks wait or run."""
-    return sum(task.state in ("waiting", "queued", "no-worker", "processing")
-               for task in dask_scheduler.tasks.values())
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.tasks_sent += 1
+        return self._client.submit(*args, **kwargs)
 
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        futures = self._client.map(*args, **kwargs)
+        self.tasks_sent += len(futures)
+        return futures
 
-def _wait_until_idle(client: Any) -> None:
-    """Let the tasks of an earlier attempt (futures never gathered) end first, so that
-    the task stream afterwards shows only this attempt's."""
-    deadline = time.monotonic() + IDLE_WAIT
-    while client.run_on_scheduler(_unfinished_tasks) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def _keys_computed_since(client: Any, start: float) -> set[str]:
-    """The keys of the tasks the cluster's workers finished since ``start`` (time.time())."""
-    return {entry["key"] for entry in client.get_task_stream(start=start)}
+    def __getattr__(self, name: str) -> Any:  # gather, as_completed's loop, ...
+        return getattr(self._client, name)
 
 
 def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
@@ -101,12 +99,10 @@ def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
                                                  "client, square_number)")
     if verdict is not None:
         return verdict
-    numbers = random.sample(range(10**9), 12)  # never computed before: nothing is cached
-    client.get_task_stream(count=1)  # the scheduler records tasks from its first call on
-    _wait_until_idle(client)
-    start = time.time()
+    numbers = random.sample(range(1000), 12)
+    watched = _WatchedClient(client)
     try:
-        answer = squares_on_cluster(client, numbers)
+        answer = squares_on_cluster(watched, numbers)
     except Exception as error:
         return hint(f"squares_on_cluster(client, numbers) raised {error!r}.")
     if answer is None:
@@ -118,8 +114,9 @@ def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
     if answer != [square(n) for n in numbers]:
         return hint(f"for 12 numbers the answer should be their 12 squares, in order; "
                     f"yours was {type(answer).__name__} {str(answer)[:60]}.")
-    if not _keys_computed_since(client, start):
-        return hint("right squares, but the cluster's workers ran no task: they were "
+    if watched.tasks_sent < len(numbers):
+        return hint("right squares, but the `client` your function was given sent "
+                    f"{watched.tasks_sent} task(s) for {len(numbers)} numbers: the rest were "
                     "computed here. Send them with `client.map(square_number, numbers)`.")
     return correct("`map` becomes `client.map` and `get` becomes `client.gather`: the "
                    "futures travel one way, the results come back in one go.")
