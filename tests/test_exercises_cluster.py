@@ -45,13 +45,17 @@ def test_task_size_accepts_nine_times_the_overhead():
         (0.1 * OVERHEAD, "units"),
         (0, "above 0"),
         ("18 ms", "above 0"),
-        (..., "replace the `...`"),
     ],
 )
 def test_task_size_hints(answer, words):
     verdict = check_task_size(answer, OVERHEAD)
     assert not verdict
     assert "Hint:" in verdict.text and words in verdict.text
+
+
+def test_task_size_untouched_is_not_answered_yet():
+    verdict = check_task_size(..., OVERHEAD)
+    assert not verdict and "Not answered yet" in verdict.text and "Hint" not in verdict.text
 
 
 def on_cluster(client, numbers):
@@ -73,6 +77,10 @@ def test_translation_accepts_submit_and_gather(client):
 def stub(client, numbers): ...
 
 
+def forgets_return(client, numbers):
+    client.gather(client.map(square, numbers))
+
+
 @pytest.mark.parametrize(
     "answer, words",
     [
@@ -80,8 +88,7 @@ def stub(client, numbers): ...
         (lambda client, numbers: [square(n) for n in numbers], "computed here"),
         (lambda client, numbers: client.gather(client.map(square, numbers[:3])), "12 squares"),
         (lambda client, numbers: 1 / 0, "raised ZeroDivisionError"),
-        (stub, "replace the `...`"),
-        (..., "replace the `...`"),
+        (forgets_return, "returned None"),
         (42, "pass your function itself"),
     ],
 )
@@ -90,6 +97,12 @@ def test_translation_hints(client, answer, words):
     assert not verdict
     assert "Hint:" in verdict.text and words in verdict.text
 
+
+
+@pytest.mark.parametrize("answer", [stub, ...])
+def test_translation_untouched_is_not_answered_yet(client, answer):
+    verdict = check_dask_translation(answer, client, square)
+    assert not verdict and "Not answered yet" in verdict.text and "Hint" not in verdict.text
 
 
 def test_tasks_sent_through_another_client_do_not_count(client):

@@ -175,6 +175,9 @@ for name, some_lock in [("multiprocessing.Lock", procsync_teach.get_context().Lo
 # - a `Barrier(4)` is a starting line: each process waits at `start.wait()` until all four
 #   are there, then all go at once. Otherwise, with the slow spawn start method, the first
 #   process could finish before the last one even began.
+#
+# (`Barrier`, and the `Event` of section 7, are two of the other primitives that
+# notebook [11 · The other primitives](11_other_primitives.ipynb) teaches properly.)
 
 # %%
 import time

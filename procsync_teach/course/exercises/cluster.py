@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from . import Verdict, correct, hint, not_a_function, not_done
+from . import Verdict, correct, does_nothing, hint, not_a_function, not_answered
 
 #: The overhead's largest acceptable share of a task's time, in the first exercise.
 OVERHEAD_SHARE = 0.10
@@ -41,7 +41,7 @@ def check_task_size(smallest_task: float, overhead: float) -> Verdict:
         overhead: the cluster's overhead per task, in seconds, as measured in the notebook.
     """
     if smallest_task is ...:
-        return not_done()
+        return not_answered()
     if isinstance(smallest_task, bool) or not isinstance(smallest_task, (int, float)) or (
             not smallest_task > 0):
         return hint(f"the answer is a duration in seconds, above 0, not {smallest_task!r}.")
@@ -99,6 +99,8 @@ def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
                                                  "client, square_number)")
     if verdict is not None:
         return verdict
+    if does_nothing(squares_on_cluster):
+        return not_answered()
     numbers = random.sample(range(1000), 12)
     watched = _WatchedClient(client)
     try:
@@ -106,17 +108,19 @@ def check_dask_translation(squares_on_cluster: Callable[[Any, list[int]], Any],
     except Exception as error:
         return hint(f"squares_on_cluster(client, numbers) raised {error!r}.")
     if answer is None:
-        return not_done()
+        return hint("your function returned None: does it end with `return`?")
     answer = list(answer) if isinstance(answer, (tuple, list)) else answer
     if isinstance(answer, list) and any(type(item).__name__ == "Future" for item in answer):
         return hint("these are futures, the tickets for results still on the cluster: "
-                    "`client.gather(futures)` fetches them all in one round trip.")
+                    "one call of the client fetches them all, in one round trip (see the "
+                    "translation table).")
     if answer != [square(n) for n in numbers]:
         return hint(f"for 12 numbers the answer should be their 12 squares, in order; "
                     f"yours was {type(answer).__name__} {str(answer)[:60]}.")
     if watched.tasks_sent < len(numbers):
         return hint("right squares, but the `client` your function was given sent "
                     f"{watched.tasks_sent} task(s) for {len(numbers)} numbers: the rest were "
-                    "computed here. Send them with `client.map(square_number, numbers)`.")
+                    "computed here. Which method of the client sends one function over many "
+                    "items?")
     return correct("`map` becomes `client.map` and `get` becomes `client.gather`: the "
                    "futures travel one way, the results come back in one go.")
