@@ -7,6 +7,7 @@ forkserver find its functions and exception classes by name.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -93,3 +94,15 @@ def fork_a_child_that_exits(code):
         sys.exit(code)
     _, status = os.waitpid(child, 0)
     return child, os.waitstatus_to_exitcode(status)
+
+
+def mark_and_sleep(directory, name, seconds):
+    """Leave a file called ``name`` in ``directory`` (this task has started), then sleep."""
+    Path(directory, str(name)).touch()
+    time.sleep(seconds)
+    return name
+
+
+def kill_own_process():
+    """Die by SIGKILL: a task that kills whichever worker runs it."""
+    os.kill(os.getpid(), signal.SIGKILL)
