@@ -141,3 +141,12 @@ def test_no_child_is_left_behind_by_the_checks():
     before = len(multiprocessing.active_children())
     check_squares(squares_in_block)
     assert len(multiprocessing.active_children()) == before
+
+
+def test_run_script_turns_colour_codes_off_even_when_colour_is_forced(monkeypatch):
+    # Jupyter's kernel sets FORCE_COLOR; Python 3.13 then colours a traceback in a file.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    run = run_script("import os\nprint(os.environ.get('PYTHON_COLORS'), os.environ.get('NO_COLOR'))"
+                     "\nraise ValueError('plain')", timeout=30)
+    assert run.stdout == "0 1\n"
+    assert run.stderr.endswith("ValueError: plain\n") and "\x1b[" not in run.stderr

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 from ...errors import WorkerDied
 from ...pool import Pool
+from ..child_output import no_colours_in_children
 from . import Verdict, correct, hint, method_name, not_done
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -41,7 +42,7 @@ def sign_in_and_sleep(folder: str, seconds: float) -> int:
     """
     pid = os.getpid()
     hidden = os.path.join(folder, f".{pid}")
-    with open(hidden, "w") as file:
+    with open(hidden, "w", encoding="utf-8") as file:
         file.write(str(pid))
     os.replace(hidden, os.path.join(folder, str(pid)))
     time.sleep(seconds)
@@ -103,7 +104,8 @@ def children_stderr() -> Iterator[StderrLines]:
     A child process inherits its parent's file descriptor 2 (standard error). In Jupyter
     that descriptor leads to the server's log, or to whichever cell runs at the moment,
     so a child's error message lands somewhere unpredictable. Inside this block it leads
-    to a temporary file instead, which ``.lines`` reads.
+    to a temporary file instead, which ``.lines`` reads; and the children started in the
+    block print no colour codes (see ``procsync_teach.course.child_output``).
 
     Children started with fork or spawn inherit it; forkserver's children inherit the
     fork server's descriptors, not ours, so their messages are not caught.
@@ -112,11 +114,12 @@ def children_stderr() -> Iterator[StderrLines]:
     os.close(fd)
     caught = StderrLines(path)
     # Appending: each child's write lands at the end, whoever wrote last.
-    children_end = os.open(path, os.O_WRONLY | os.O_APPEND)
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:
-        yield caught
+        with no_colours_in_children():
+            yield caught
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -224,7 +227,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
         if not died:
             return hint(
                 "no worker died while running a task. Wait until the task has signed in, "
-                "then os.kill(pid, signal.SIGKILL) the pid it reported."
+                "then kill the process with the pid it reported: psutil.Process(pid).kill()."
             )
         if not isinstance(answer, type) or not issubclass(answer, BaseException):
             return hint(f"you returned {answer!r}; return the type of the exception get() "
