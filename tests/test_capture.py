@@ -9,6 +9,7 @@ import time
 import pytest
 
 from procsync_teach import Lock, Process, capture_output, now
+from tests.conftest import needs_fork
 
 
 def run_all(processes, timeout=30):
@@ -79,6 +80,7 @@ def test_records_survive_the_block_and_the_file_is_removed():
     assert not os.path.exists(path)
 
 
+@needs_fork  # a forked child inherits the parent's stdout; a spawned one on Windows does not
 def test_outside_a_capture_children_write_to_the_usual_place(capfd):
     run_all([Process(target=print, args=("to the terminal",), context="fork")])
     assert "to the terminal" in capfd.readouterr().out

@@ -27,7 +27,8 @@ def run_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     """Run ``python -m procsync_teach ARGS`` with its output piped, as text."""
     return subprocess.run(
         [sys.executable, "-m", "procsync_teach", *args],
-        capture_output=True, text=True, timeout=60, env=env or demo_environment(),
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        env=env or demo_environment(),
     )
 
 
@@ -111,7 +112,8 @@ def test_ctrl_c_exits_with_130_and_no_traceback():
     # A new session: the signal goes to the demo's whole process group, as from a terminal.
     demo = subprocess.Popen(
         [sys.executable, "-m", "procsync_teach", "demo", "timeout", "--duration", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        start_new_session=True,
         env=demo_environment(),
     )
     try:

@@ -33,7 +33,7 @@ def shm_entries() -> int | None:
 def resident_megabytes() -> float:
     """This process's memory in use now (Linux), else its peak."""
     try:
-        with open("/proc/self/statm") as statm:
+        with open("/proc/self/statm", encoding="ascii") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except FileNotFoundError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

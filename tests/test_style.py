@@ -49,7 +49,8 @@ def test_every_public_name_has_a_docstring(module):
 def test_the_code_is_ruff_clean():
     ruff = shutil.which("ruff") or pytest.fail("ruff is missing: pip install -e '.[test]'")
     run = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, encoding="utf-8",
+                         timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
 
 

@@ -375,7 +375,7 @@ def demo_crash(options: Options, term: Terminal) -> int:
 
 def write_pid_then_sleep(path: str, seconds: float) -> str:
     """The task that gets killed: it says which process runs it, then works a while."""
-    with open(path + ".tmp", "w") as file:
+    with open(path + ".tmp", "w", encoding="ascii") as file:
         file.write(str(os.getpid()))
     os.replace(path + ".tmp", path)  # the reader sees the whole pid or nothing
     time.sleep(seconds)
@@ -390,7 +390,7 @@ def wait_for_pid(path: str, term: Terminal) -> int:
             if now() > deadline:
                 raise RuntimeError(f"the task did not start within {SPARE_SECONDS:g} s")
             time.sleep(0.005)
-    with open(path) as file:
+    with open(path, encoding="ascii") as file:
         return int(file.read())
 
 

@@ -76,7 +76,7 @@ class PretendLock:
     def release(self) -> None:
         """Record the hold that ends now."""
         record = _HOLD_RECORD.pack(os.getpid(), self._entered, now())
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
         try:
             os.write(fd, record)  # one small append: records of processes never mix
         finally:

@@ -133,7 +133,7 @@ def _wait_for_text(process: subprocess.Popen, path: Path, text: str, deadline: f
 #: SIGINT (Linux and macOS). Windows delivers Ctrl-C to a console, not to a group we choose.
 CAN_PRESS_CTRL_C = hasattr(os, "killpg")
 
-if CAN_PRESS_CTRL_C:  # Linux, macOS: the script leads a session and a process group
+if hasattr(os, "killpg"):  # Linux, macOS: the script leads a session and a process group
     _OWN_GROUP: dict = {"start_new_session": True}
 
     def _signal_group(group: int, signal_number: int) -> None:
