@@ -553,7 +553,6 @@ for import_pool in ("from multiprocessing import Pool", "from procsync_teach imp
         print("  " + line)
     tracebacks = run.stderr.count("Traceback (most recent call last)")
     print("  tracebacks printed:", "the parent's only" if tracebacks == 1 else "the workers' too")
-    print("  ended by Ctrl-C (exit code -2, SIGINT):", run.exit_code == -2)
 
 # %% [markdown]
 # The standard library's run printed the workers' tracebacks as well as the parent's,
