@@ -72,6 +72,7 @@ SPAWN_ONLY_TESTS = [
 ]
 
 
+@pytest.mark.simulated_platforms
 def test_library_tests_pass_with_spawn_alone_and_explicit_encodings():
     run = run_tests(
         SPAWN_ONLY_TESTS,
@@ -100,10 +101,11 @@ def test_the_library_refuses_fork_where_the_platform_lacks_it():
 
 # -- macOS: 256 file descriptors -------------------------------------------------------------
 
+@pytest.mark.simulated_platforms
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows has no descriptor limit to lower")
 def test_lock_and_pool_tests_pass_with_256_file_descriptors():
     run = run_tests(
-        ["tests/test_lock.py", "tests/test_pool_scheduling.py", "tests/test_trace.py"],
+        ["tests/test_lock.py", "tests/test_faults.py", "tests/test_trace.py"],
         prelude="import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))",
     )
     assert passed(run), run.stdout[-4000:] + run.stderr[-2000:]
@@ -130,6 +132,7 @@ for _name in ("exists", "isdir", "isfile"):
 '''
 
 
+@pytest.mark.simulated_platforms
 def test_library_tests_pass_without_proc():
     run = run_tests(["tests/test_lock.py", "tests/test_trace.py", "tests/test_capture.py"],
                     prelude=NO_PROC)
