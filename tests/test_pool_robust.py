@@ -17,15 +17,24 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.pool import MaybeEncodingError
 from pathlib import Path
 
+import psutil
 import pytest
 
-from procsync_teach import Lock, Pool, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from procsync_teach import (
+    Lock,
+    Pool,
+    PoolError,
+    PoolTerminated,
+    RemoteTraceback,
+    WorkerDied,
+    tempfiles,
+)
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests import robust_helpers
 from tests.conftest import ROOT, leak_snapshot, needs_sigkill
 from tests.helpers import add, raise_value_error, slow, square, worker_pid
@@ -49,13 +58,6 @@ def wait_until(condition, timeout: float = WAIT, interval: float = 0.02) -> bool
     return True
 
 
-def busy_workers(directory: Path, count: int) -> list[int]:
-    """The pids of ``count`` workers that announced (``announce_and_sleep``) they are busy."""
-    announced = lambda: sorted(int(path.name) for path in directory.iterdir())  # noqa: E731
-    assert wait_until(lambda: len(announced()) >= count), f"busy workers: {announced()}"
-    return announced()
-
-
 def two_workers_serving(pool: Pool, directory: Path) -> list[int]:
     """The pids of the pool's two workers, seen busy at the same moment.
 
@@ -64,39 +66,26 @@ def two_workers_serving(pool: Pool, directory: Path) -> list[int]:
     """
     directory.mkdir()
     for _ in range(2):
-        pool.apply_async(robust_helpers.announce_and_sleep, (directory, 0.5))
-    return busy_workers(directory, 2)
+        pool.apply_async(sign_in_and_sleep, (directory, 0.5))
+    return signed_in(directory, 2, timeout=WAIT)
+
+
+# A process in these states runs no code any more.
+GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
 
 def process_exists(pid: int) -> bool:
-    """True while any thread of process ``pid`` runs.
+    """True while process ``pid`` runs, as psutil sees it (on Linux and macOS alike).
 
-    A zombie (ended, not yet reaped by its parent) counts as gone, but only once every
-    thread has ended: a killed process's main thread can be a zombie while another thread
+    A zombie (ended, not yet reaped by its parent) counts as gone, but only once it is the
+    last of its threads: a killed process's main thread can be a zombie while another thread
     is still exiting and holding the process's pipes open.
     """
     try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return not os.path.isdir("/proc") and _signal_reaches(pid)
-    return any(_thread_state(pid, thread) not in "ZX" for thread in threads)
-
-
-def _thread_state(pid: int, thread: str) -> str:
-    """R, S, D, ... Z (zombie), X (dead); "" if the thread is gone."""
-    try:
-        with open(f"/proc/{pid}/task/{thread}/stat", encoding="ascii") as stat:
-            return stat.read().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return ""
-
-
-def _signal_reaches(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        return process.status() not in GONE or process.num_threads() > 1
+    except psutil.NoSuchProcess:  # ZombieProcess too, where a zombie answers no more
         return False
-    return True
 
 
 def group_exists(pgid: int) -> bool:
@@ -106,19 +95,15 @@ def group_exists(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     # killpg reaches zombies too, which may wait a while for init to reap them.
-    return not os.path.isdir("/proc") or any(map(process_exists, _group_members(pgid)))
+    return any(process_exists(pid) for pid in psutil.pids() if _group_of(pid) == pgid)
 
 
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-                if int(stat.read().rpartition(")")[2].split()[2]) == pgid:
-                    members.append(int(pid))
-        except FileNotFoundError:  # it ended while we looked
-            continue
-    return members
+def _group_of(pid: int) -> int | None:
+    """The process group of ``pid``; None if it ended while we looked."""
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def start_script(source: str, *args: str) -> subprocess.Popen:
@@ -210,8 +195,8 @@ def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
 def test_worker_killed_mid_task_fails_that_task_with_worker_died(start_method, tmp_path):
     """The stdlib leaves that task's get() waiting forever."""
     with Pool(2, context=start_method) as pool:
-        result = pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30))
-        [pid] = busy_workers(tmp_path, 1)
+        result = pool.apply_async(sign_in_and_sleep, (tmp_path, 30))
+        [pid] = signed_in(tmp_path, timeout=WAIT)
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
         with pytest.raises(WorkerDied) as died:
@@ -251,9 +236,9 @@ def test_terminate_settles_every_pending_result_with_pool_terminated(start_metho
     """The stdlib's terminate() leaves every pending get() waiting forever."""
     with Pool(2, context=start_method) as pool:
         running = [
-            pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30)) for _ in range(2)
+            pool.apply_async(sign_in_and_sleep, (tmp_path, 30)) for _ in range(2)
         ]
-        busy_workers(tmp_path, 2)
+        signed_in(tmp_path, 2, timeout=WAIT)
         queued = [pool.apply_async(square, (x,)) for x in range(50)]
         mapped = pool.map_async(square, range(100))
         iterated = pool.imap_unordered(square, range(10))
@@ -471,17 +456,19 @@ def test_pool_left_by_with_leaves_no_process_descriptor_or_thread(warmed_up):
     assert leak_snapshot() == before
 
 
-def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a Lock makes its files
+def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
+    folder = tempfiles.this_process_folder()  # where this process's Locks make their files
+    gc.collect()  # Locks dropped by earlier tests close their descriptors now, not later
+    files_before = set(os.listdir(folder))
     before = leak_snapshot()
     lock = Lock(trace=True)
     with Pool(2, context=warmed_up) as pool:
         pool.starmap_async(robust_helpers.use_lock, [(lock,)] * 4).get(WAIT)
     assert len(lock.holds()) == 4
-    assert len(list(tmp_path.iterdir())) == 2  # the lock file and its trace
+    assert len(set(os.listdir(folder)) - files_before) == 2  # the lock file and its hold log
     del lock
     gc.collect()
-    assert list(tmp_path.iterdir()) == []
+    assert set(os.listdir(folder)) == files_before
     assert leak_snapshot() == before
 
 

@@ -71,6 +71,7 @@ except ValueError as error:
 # process reports what happened; `capture_output()` (from notebook 01) shows what it prints.
 
 # %%
+import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Process, capture_output, now
 
 
@@ -95,27 +96,64 @@ def try_the_lock(lock):
         lock.release()
 
 
-def try_in_a_process(lock):
+def in_another_process(task, lock):
+    """Run `task(lock)` in a new process, and show what it printed."""
     with capture_output() as screen:
-        p = Process(target=try_the_lock, args=(lock,))
+        p = Process(target=task, args=(lock,))
         p.start()
         p.join(timeout=30)
     print("\n".join(screen.lines()))
 
 
 with lock:  # the notebook holds the lock while the other process tries
-    try_in_a_process(lock)
+    in_another_process(try_the_lock, lock)
 
 # %% [markdown]
 # Once the notebook has let go, the same process gets the lock at its first try:
 
 # %%
-try_in_a_process(lock)
+in_another_process(try_the_lock, lock)
 
 # %% [markdown]
 # `False` is not an error: it is an answer, and your code decides what to do next (try
 # later, do something else, report a problem). Section 6 uses exactly this to get out of a
 # deadlock.
+#
+# ### Only the holder can release it
+#
+# While the notebook held the lock, the other process waited. Could it have called
+# `release()` instead, and set the lock free? Here our `Lock` and `multiprocessing.Lock`
+# differ. `multiprocessing.Lock` lets any process release it, even one that never acquired
+# it (its documentation says so): it is a counter in shared memory, with no owner. Our
+# `Lock` belongs to the process that acquired it (the kernel locks a file for that process:
+# section 7 shows what else follows), so in any other process `release()` raises
+# `ValueError`, and the message says the rule. Each lock in turn: the notebook acquires it,
+# then another process tries to release it.
+
+# %%
+def release_it(lock):
+    """In another process: release a lock that this process never acquired."""
+    try:
+        lock.release()
+        print("  another process: release() -> done")
+    except ValueError as error:
+        print(f"  another process: release() -> {type(error).__name__}: {error}")
+
+
+# The stdlib's lock comes from the course's start method, as the processes do (section 3).
+for name, some_lock in [("multiprocessing.Lock", procsync_teach.get_context().Lock()),
+                        ("procsync_teach.Lock", Lock())]:
+    print(name)
+    some_lock.acquire()  # the notebook holds it
+    in_another_process(release_it, some_lock)
+    print("  the notebook: acquire(block=False) ->", some_lock.acquire(block=False))
+    some_lock.release()
+
+# %% [markdown]
+# `multiprocessing.Lock` was set free behind its holder's back: the notebook could take it
+# a second time, and so could any other process, while the notebook still believed it was
+# inside its critical section. Ours refused, and stayed held. To let one process tell
+# another "go on", use a tool made for signalling, such as an `Event`, not a lock.
 #
 # ## 3. A shared counter that loses updates
 #
@@ -137,6 +175,9 @@ try_in_a_process(lock)
 # - a `Barrier(4)` is a starting line: each process waits at `start.wait()` until all four
 #   are there, then all go at once. Otherwise, with the slow spawn start method, the first
 #   process could finish before the last one even began.
+#
+# (`Barrier`, and the `Event` of section 7, are two of the other primitives that
+# notebook [11 · The other primitives](11_other_primitives.ipynb) teaches properly.)
 
 # %%
 import time
@@ -212,12 +253,13 @@ print(f"with the lock: expected {expected}, got {with_lock}")
 #
 # `traced.holds()` lists every hold: which process, when it acquired, when it released.
 # `pretend.holds()` lists the same for the pretend lock. `plot_lock_holds` draws them, one
-# lane per process, and shades in red every moment when two processes were inside at once.
+# lane per process, and below them, hatched in a lane of its own, every moment when two
+# processes were inside at once.
 
 # %%
 import matplotlib.pyplot as plt
 
-from procsync_teach.course.plots import plot_lock_holds
+from procsync_teach.course.plots import plot_lock_holds, subplots
 
 
 def overlapping(holds):
@@ -229,7 +271,12 @@ def overlapping(holds):
     return count
 
 
-fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), layout="constrained")
+def lasted(holds):
+    """Seconds from the first acquire to the last release."""
+    return max(hold.released for hold in holds) - min(hold.acquired for hold in holds)
+
+
+fig, (top, bottom) = subplots(2, 1, height=5.4)
 plot_lock_holds(pretend.holds(), ax=top, title="PretendLock: everyone inside at once")
 plot_lock_holds(traced.holds(), ax=bottom, title="Lock: one process at a time")
 plt.show()
@@ -237,10 +284,11 @@ plt.show()
 print("holds that overlapped another, pretend lock:", "some" if overlapping(pretend.holds()) else 0)
 print("holds that overlapped another, real lock:   ", overlapping(traced.holds()))
 print("holds recorded by the real lock:", len(traced.holds()))
+print("the locked run lasted longer:", lasted(traced.holds()) > lasted(pretend.holds()))
 
 # %% [markdown]
-# Top: the four lanes run side by side, the red shows processes between read and write at
-# the same time, and each of those moments can lose an update. Bottom: the bars take turns
+# Top: the four lanes run side by side; the hatched lane below them shows processes
+# between read and write at the same time, and each of those moments can lose an update. Bottom: the bars take turns
 # like cars at a one-lane bridge. The locked run also lasted longer (the time axes differ):
 # taking turns has a price, which section 5 measures.
 #
@@ -466,7 +514,11 @@ after_the_holder_is_killed(Lock())
 import ipywidgets as widgets
 
 from procsync_teach.course.colours import colour_of
+from procsync_teach.course.plots import legend_outside, subplots
 from procsync_teach.course.widgets import Experiment
+
+
+last_race = {}
 
 
 def counter_race(processes=2, increments=20):
@@ -474,7 +526,8 @@ def counter_race(processes=2, increments=20):
     expected = processes * increments
     runs = {"without a lock": PretendLock(), "with a Lock": Lock()}
     got = {label: race(lock, processes, increments) for label, lock in runs.items()}
-    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    last_race.update(expected=expected, got=got)
+    fig, ax = subplots(height=3)
     places = range(len(runs))
     ax.bar([p - 0.2 for p in places], [expected] * len(runs), width=0.4, color="lightgrey",
            edgecolor="black", label="expected")
@@ -486,7 +539,7 @@ def counter_race(processes=2, increments=20):
     ax.set_ylim(0, expected * 1.15)  # room for the numbers above the bars
     ax.set_ylabel("counter at the end (increments)")
     ax.set_title(f"{processes} processes × {increments} increments")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    legend_outside(ax)
     return fig
 
 
@@ -494,6 +547,15 @@ Experiment(counter_race,
            processes=widgets.IntSlider(value=2, min=2, max=8, description="processes"),
            increments=widgets.IntSlider(value=20, min=5, max=100, step=5,
                                         description="increments"))
+
+# %% [markdown]
+# The first run, with the settings the sliders start with: what is certain about it.
+
+# %%
+print("with a Lock, the counter reads what it should:",
+      last_race["got"]["with a Lock"] == last_race["expected"])
+print("without a lock, never more than it should:",
+      last_race["got"]["without a lock"] <= last_race["expected"])
 
 # %% [markdown]
 # ## 9. Exercises
@@ -565,7 +627,8 @@ check_transfer(transfer)
 # ## Key points
 #
 # - `acquire()` waits and returns `True`; `release()` gives the lock back. Prefer
-#   `with lock:`, which releases even when the block raises.
+#   `with lock:`, which releases even when the block raises. Only the process that
+#   acquired a `procsync_teach.Lock` can release it; `multiprocessing.Lock` lets any process.
 # - `acquire(block=False)` answers at once, `acquire(timeout=t)` waits at most `t`
 #   seconds; `False` means "not now", for your code to handle.
 # - Read, change, write back is not one step: without a lock, processes that update shared

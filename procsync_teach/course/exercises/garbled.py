@@ -15,7 +15,17 @@ from ...capture import Capture, capture_output
 from ...clock import now
 from ...lock import Lock, LockHold
 from ...process import Process
-from . import Verdict, correct, hint, letters, not_a_function, not_done
+from ..running import run_to_the_end
+from . import (
+    Verdict,
+    correct,
+    hint,
+    letters,
+    not_a_choice,
+    not_a_function,
+    not_answered,
+    still_has_placeholder,
+)
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -43,6 +53,16 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     """
     if (verdict := not_a_function(print_report, "check_report(print_report)")) is not None:
         return verdict
+    verdict = _judge_report(print_report)
+    # The exercise gives the two print lines: run untouched, they fail, and the hint would
+    # say how to fix them. A learner who has not tried yet gets no hint.
+    if not verdict and still_has_placeholder(print_report):
+        return not_answered()
+    return verdict
+
+
+def _judge_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
+    """Run the reporters and say whether each report came out whole, or what went wrong."""
     lock = Lock(trace=True)
     screen, processes, stuck = _run_reporters(print_report, lock)
     if stuck:
@@ -54,7 +74,7 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     if failed:
         return hint(f"process {failed[0].name} failed with {_last_error(screen)}")
     if not screen.records():
-        return not_done()
+        return not_answered()
     if any(_own_lines(screen, f"P{n}") != report_lines(n) for n in range(REPORTERS)):
         return hint(
             "each process should print its two report lines once each: keep the two "
@@ -71,14 +91,7 @@ def _run_reporters(print_report: Callable, lock: Lock) -> tuple[Capture, list, l
             Process(target=print_report, args=(n, lock, start_at), name=f"P{n}")
             for n in range(REPORTERS)
         ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(_JOIN_TIMEOUT)
-        stuck = [p for p in processes if p.is_alive()]
-        for process in stuck:
-            process.kill()
-            process.join(_JOIN_TIMEOUT)
+        stuck = run_to_the_end(processes, _JOIN_TIMEOUT)
     return screen, processes, stuck
 
 
@@ -116,8 +129,7 @@ def _own_lines(screen: Capture, name: str) -> list[str]:
     (Counting words on the shared screen would not do: two words written back to back
     by two processes glue into one, such as "ReportReport".)
     """
-    own = "".join(record.text for record in screen.records() if record.who == name)
-    return [line.strip() for line in own.splitlines()]
+    return [line.strip() for line in screen.text_of(name).splitlines()]
 
 
 def _hold_at(time: float, holds: list[LockHold]) -> int | None:
@@ -149,14 +161,9 @@ def check_possible_outputs(answer: Iterable[str]) -> Verdict:
     Args:
         answer: the letters of every possible screen, e.g. ``{"A", "C"}``.
     """
-    if answer is Ellipsis:
-        return not_done()
+    if (verdict := not_a_choice(answer, SCREENS, "screens")) is not None:
+        return verdict
     chosen = letters(answer)
-    if chosen is None:
-        return hint('give a set of letters, such as {"A", "C"}.')
-    unknown = chosen - set(SCREENS)
-    if unknown:
-        return hint(f"choose among A, B, C and D (not {', '.join(sorted(unknown))}).")
     if "C" in chosen:
         return hint(
             "in C, words of two lines are mixed. While one process holds the lock, no other "

@@ -6,20 +6,16 @@ The checks:
 * :func:`check_lost_task_error`: the learner's experiment that kills the worker running a
   task and reports what ``get()`` raised.
 
-The helpers are the notebook's experiments' moving parts. They live here, in an importable
-module, and not in the notebook, because the notebook gives them to ``multiprocessing.Pool``
-too, and that pool sends functions by name: under spawn and forkserver its workers can only
-run functions they can import.
-
-* :func:`sign_in_and_sleep` is a task that writes its worker's pid into a folder, then
-  sleeps: the parent learns which process runs it, and knows it has started.
-* :func:`signed_in` waits for those pids.
-* :func:`children_stderr` catches what child processes write to their standard error.
+And :func:`children_stderr`, which catches what child processes write to their standard
+error during the notebook's experiments. Their task is
+:func:`procsync_teach.course.sign_in.sign_in_and_sleep`.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import tempfile
 import threading
 import time
@@ -28,41 +24,12 @@ from contextlib import contextmanager
 
 from ...errors import WorkerDied
 from ...pool import Pool
+from ...results import AsyncResult
+from ...tempfiles import O_BINARY
 from ..child_output import no_colours_in_children
-from . import Verdict, correct, hint, method_name, not_done
+from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
-
-
-def sign_in_and_sleep(folder: str, seconds: float) -> int:
-    """A task: write this worker's pid into ``folder``, sleep ``seconds``, return the pid.
-
-    Each worker signs in with a file named after its pid, written whole (first under a
-    hidden name, then renamed), so :func:`signed_in` never reads half a number.
-    """
-    pid = os.getpid()
-    hidden = os.path.join(folder, f".{pid}")
-    with open(hidden, "w", encoding="utf-8") as file:
-        file.write(str(pid))
-    os.replace(hidden, os.path.join(folder, str(pid)))
-    time.sleep(seconds)
-    return pid
-
-
-def signed_in(folder: str, count: int = 1, timeout: float = 10.0) -> list[int]:
-    """Wait until ``count`` tasks have signed in to ``folder``; return their pids, sorted.
-
-    Raises:
-        TimeoutError: fewer than ``count`` signed in within ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = sorted(int(name) for name in os.listdir(folder) if name.isdigit())
-        if len(pids) >= count:
-            return pids
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(pids)} of {count} tasks signed in within {timeout} s")
-        time.sleep(0.01)
 
 
 class StderrLines:
@@ -114,7 +81,7 @@ def children_stderr() -> Iterator[StderrLines]:
     os.close(fd)
     caught = StderrLines(path)
     # Appending: each child's write lands at the end, whoever wrote last.
-    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:
@@ -147,35 +114,76 @@ def check_reading(callback_thread: object, replies_for_map: object,
             sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
     """
     if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
-        return not_done()
+        return not_answered()
     thread = str(callback_thread).strip().lower()
     if "dispatch" not in thread:
         return hint(
-            "question 1: a callback is called by AsyncResult._finish, which _settle reaches; "
-            "and _settle is called from _receive, inside _dispatch_round. Which thread runs "
-            "_dispatch_round?"
+            "question 1: the path shown above the exercise starts in the method that waits on "
+            "the pipes and ends in the one that calls your callback. Which thread runs the "
+            "first of them?"
         )
     if replies_for_map != 8:
         return hint(
             "question 2: a worker answers every job with exactly one reply (see run_worker), "
             "and map sends one job per chunk, whatever the number of items."
         )
-    method = method_name(sentinel_watcher)
-    if method == "_replace":
-        return hint(
-            "question 3: _replace handles a death, but which method calls it? Look for "
-            "`deaths` and wait([...]) in the source."
-        )
-    if method != "_dispatch_round":
+    watcher = find_sentinel_watcher().__name__
+    if method_name(sentinel_watcher) != watcher.lower():
         return hint(
             "question 3: find the method that builds `deaths = {worker.process.sentinel: ...}` "
-            "and passes it to wait()."
+            "and passes it to wait(); a method that handles a death is called by it."
         )
     return correct(
         "Callbacks run in the dispatcher thread (keep them short: the pool waits for them); "
-        "one job, one reply, so 8 chunks bring 8 replies; and _dispatch_round waits on the "
-        "pipes, the sentinels and the wake-up pipe at once."
+        f"one job, one reply, so 8 chunks bring 8 replies; and {watcher} waits on the pipes, "
+        "the sentinels and the wake-up pipe at once."
     )
+
+
+# -- finding the code the exercise asks about -------------------------------------------
+#
+# The library's private methods may be renamed as it is improved. The exercise therefore
+# finds them by what they do, not by name: the method that waits on the sentinels is the
+# one whose source waits on ``deaths``; the path of a reply is found by following calls.
+
+_CALL = re.compile(r"\.(_\w+)\(")  # "self._receive(", "job.result._settle_job("
+
+
+def find_sentinel_watcher() -> Callable[..., object]:
+    """The ``Pool`` method that waits on the workers' sentinels (and on their pipes)."""
+    (method,) = [function for function in _methods(Pool)
+                 if "sentinel" in _source(function) and "wait(" in _source(function)]
+    return method
+
+
+def reply_path() -> list[Callable[..., object]]:
+    """The methods a worker's reply passes through, in order: from the one that waits on
+    the pipes, through the one that reads them, to the one that calls your ``callback``."""
+    to_reader = _calls_from(find_sentinel_watcher(), "read_messages(")
+    return to_reader + _calls_from(to_reader[-1], "_callback(")[1:]
+
+
+def _calls_from(start: Callable[..., object], goal: str) -> list[Callable[..., object]]:
+    """The shortest chain of calls from ``start`` to a method whose source says ``goal``."""
+    known = {function.__name__: function for cls in (Pool, AsyncResult)
+             for function in _methods(cls)}
+    paths = [[start]]
+    while paths:  # breadth first: the shortest chain
+        path = paths.pop(0)
+        if goal in _source(path[-1]):
+            return path
+        for name in dict.fromkeys(_CALL.findall(_source(path[-1]))):
+            if name in known and known[name] not in path:
+                paths.append([*path, known[name]])
+    raise LookupError(f"no chain of calls from {start.__qualname__} to {goal!r}")
+
+
+def _methods(cls: type) -> list[Callable[..., object]]:
+    return [value for value in vars(cls).values() if inspect.isfunction(value)]
+
+
+def _source(function: Callable[..., object]) -> str:
+    return inspect.getsource(function)
 
 
 # -- exercise 2: lose a task on purpose ----------------------------------------------------
@@ -192,7 +200,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
     die while running a task, and that the pool still answers afterwards.
     """
     if lost_task_error is Ellipsis or not callable(lost_task_error):
-        return not_done()
+        return not_answered()
     with Pool(2) as pool:
         outcome: dict[str, object] = {}
 
@@ -219,7 +227,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
                         "its type.")
         answer = outcome.get("value")
         if answer is None or answer is Ellipsis:
-            return not_done()
+            return not_answered()
         died = [record for record in pool.records() if record.outcome == "worker died"]
         if isinstance(answer, BaseException):
             return hint(f"you returned the exception itself, {answer!r}; return its type: "

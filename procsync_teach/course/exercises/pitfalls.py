@@ -34,7 +34,7 @@ import psutil
 
 from ...errors import PoolTerminated
 from ..child_output import child_environment
-from . import Verdict, correct, hint, letters, not_done
+from . import Verdict, correct, hint, letters, not_a_choice, not_answered
 
 # -- running a script in a process of its own ---------------------------------------------
 
@@ -176,14 +176,9 @@ _WHY = {
 def check_needs_guard(answer: set[str]) -> Verdict:
     """Check your set of the scripts (``"A"`` to ``"D"``) that fail under spawn for lack
     of an ``if __name__ == "__main__":`` guard."""
-    if answer is ...:
-        return not_done()
+    if (verdict := not_a_choice(answer, _WHY, "scripts")) is not None:
+        return verdict
     chosen = letters(answer)
-    if chosen is None:
-        return hint('answer with a set of letters, for example {"A", "C"}.')
-    unknown = chosen - set(_WHY)
-    if unknown:
-        return hint(f"there are only scripts A, B, C and D, not {', '.join(sorted(unknown))}.")
     extra = sorted(chosen - NEED_GUARD)
     if extra:
         return hint(f"{_WHY[extra[0]]}: a child can import it safely.")
@@ -225,7 +220,7 @@ def check_squares(squares: Callable[[list[int]], list[int]]) -> Verdict:
             return hint(f"squares({list(numbers)}) raised {error!r}.")
         left = len(multiprocessing.active_children()) - before
         if got is None or got is ...:
-            return not_done()
+            return not_answered()
         expected = [n * n for n in numbers]
         if not isinstance(got, list) or got != expected:
             return hint(f"squares({list(numbers)}) returned {got!r}, not {expected!r}.")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_done
+from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_answered
 from procsync_teach.pool import Pool
 
 #: The numbers the check hands to the learner's ``collect_squares``.
@@ -101,7 +101,7 @@ def check_collect_squares(collect_squares: Callable[[Any, list[int]], list[int]]
     finally:
         watched.finish()
     if returned is None or returned is Ellipsis:
-        return not_done()
+        return not_answered()
     if "apply_async" not in watched.methods:
         used = ", ".join(sorted(set(watched.methods))) or "no pool method"
         return hint(f"your function used {used}. This exercise is about apply_async: one call "
@@ -126,10 +126,10 @@ def check_collect_squares(collect_squares: Callable[[Any, list[int]], list[int]]
 def check_method_choices(choices: dict[str, Any]) -> Verdict:
     """Check the method chosen for each scenario: a dict such as ``{"A": "apply", ...}``."""
     if not isinstance(choices, dict):
-        return not_done() if choices is Ellipsis or choices is None else hint(
+        return not_answered() if choices is Ellipsis or choices is None else hint(
             'give a dict that maps each scenario letter to a method, e.g. {"A": "apply", ...}.')
     if any(value is Ellipsis or value is None for value in choices.values()):
-        return not_done()
+        return not_answered()
     missing = sorted(set(RIGHT_METHODS) - set(choices))
     if missing:
         return hint(f"choose a method for scenario {', '.join(missing)} too.")
