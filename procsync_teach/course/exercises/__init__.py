@@ -67,3 +67,29 @@ def letters(answer: object) -> set[str] | None:
         return {str(letter).strip().upper() for letter in answer}
     except TypeError:
         return None
+
+
+def check_choices(choices: object, right: dict[str, str], why: dict[str, str],
+                  praise: str) -> Verdict:
+    """Check a learner's pick for each scenario: a dict such as ``{"A": "apply", ...}``.
+
+    ``right`` maps each scenario letter to the right name, ``why`` each letter to the
+    hint for a wrong pick; the names in ``right`` are the ones a learner may choose from.
+    Names are compared with :func:`method_name`, so "pool.map()" counts as "map".
+    """
+    if not isinstance(choices, dict):
+        return not_done() if choices is Ellipsis or choices is None else hint(
+            'give a dict that maps each scenario letter to a name, e.g. {"A": "map", ...}.')
+    if any(value is Ellipsis or value is None for value in choices.values()):
+        return not_done()
+    missing = sorted(set(right) - set(choices))
+    if missing:
+        return hint(f"choose for scenario {', '.join(missing)} too.")
+    options = list(dict.fromkeys(right.values()))
+    for letter, answer in right.items():
+        chosen = method_name(choices[letter])
+        if chosen not in options:
+            return hint(f"scenario {letter}: {chosen!r} is not one of {', '.join(options)}.")
+        if chosen != answer:
+            return hint(f"scenario {letter}: not {chosen}. {why[letter]}")
+    return correct(praise)
