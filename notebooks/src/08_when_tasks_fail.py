@@ -199,9 +199,10 @@ ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
 plt.show()
 
 # %% [markdown]
-# Each dotted line comes right after a bar ends, long before the last bar does: the loop
-# could show, save or send the first results while the workers were still busy with the
-# rest. That is what the plot claims; the measurements say:
+# The bars are the eight naps, four per worker, end to end. Each dotted line marks results
+# reaching the loop as a nap ends, the first after 0.1 seconds, long before the last bar
+# ends: the loop could show, save or send the first results while the workers were still
+# busy with the rest. That is what the plot claims; the measurements say:
 
 # %%
 last_task_ended = max(record.finished for record in records)

@@ -197,14 +197,14 @@ _, ax = plt.subplots(figsize=(6.5, 3.2), layout="constrained")
 ax.bar(list(timings), list(timings.values()), color=["tab:blue", "tab:red", "tab:orange"])
 ax.set_yscale("log")
 ax.set_ylabel("time for 5,000 squares (s, log scale)")
-ax.set_title("One message per tiny task is slow, in either pool")
+ax.set_title("One message per tiny task is slow")
 ax.grid(axis="y", alpha=0.3)
 plt.show()
 
 # %% [markdown]
 # The red bar is far taller than the others (the scale is logarithmic: each grid line is ten
-# times the one below). Given a chunksize, the executor is as quick as `Pool.map`; without
-# one it pays a message per item. The measurements, in words:
+# times the one below). Given a chunksize, the executor is in the same league as
+# `Pool.map`; without one it pays a message per item. The measurements, in words:
 
 # %%
 chunked, one_by_one, pool_map = (timings["executor.map\n(chunksize 625)"],
