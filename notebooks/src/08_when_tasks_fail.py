@@ -332,21 +332,21 @@ print("the initializer was faster:", initializer_seconds < per_task_seconds)
 # `n` tasks; the pool starts a fresh one in its place, and the leaked memory goes back to
 # the system with the old process.
 #
-# The price is a new process every `n` tasks. We run 20 quick tasks (`chunksize=1`: one
-# task per job) with limits of 20, 5 and 1, and with none, and time the whole pool,
+# The price is a new process every `n` tasks. We run 10 quick tasks (`chunksize=1`: one
+# task per job) with limits of 10, 5 and 1, and with none, and time the whole pool,
 # from start to end, twice each, keeping the faster run. The records say which worker
 # process ran each task.
 
 # %%
-LIMITS = [None, 20, 5, 1]
+LIMITS = [None, 10, 5, 1]
 seconds_for, most_tasks_for, processes_for, all_right = {}, {}, {}, True
 for limit in LIMITS:
     runs = []
     for _ in range(2):
         start = now()
         with Pool(2, maxtasksperchild=limit) as pool:
-            squares = pool.map(tasks.square, range(20), chunksize=1)
-            all_right = all_right and squares == [x * x for x in range(20)]
+            squares = pool.map(tasks.square, range(10), chunksize=1)
+            all_right = all_right and squares == [x * x for x in range(10)]
             records = pool.records(since=start)
         runs.append(now() - start)
     seconds_for[limit] = min(runs)
@@ -356,13 +356,14 @@ for limit in LIMITS:
 
 print("every map gave the right squares:", all_right)
 for limit in LIMITS[1:]:
-    fewest = -(-20 // limit)  # 20 / limit, rounded up
-    print(f"limit {limit:>2}: no process ran more than {limit} tasks: {most_tasks_for[limit] <= limit};"
-          f" at least {fewest} processes ran them: {processes_for[limit] >= fewest}")
+    fewest = -(-10 // limit)  # 10 / limit, rounded up
+    print(f"limit {limit:>2}: tasks per process never above the limit: "
+          f"{most_tasks_for[limit] <= limit}; processes at least 10 / limit = {fewest}: "
+          f"{processes_for[limit] >= fewest}")
 
 # %% [markdown]
-# 20 tasks at most 5 per process need at least 4 processes, more when, near the end, the
-# two workers share the last few tasks; at 1 per process, 20 processes. What each limit
+# 10 tasks at most 5 per process need at least 2 processes, more when, near the end, the
+# two workers share the last few tasks; at 1 per process, 10 processes. What each limit
 # costs, in time:
 
 # %%
@@ -370,13 +371,13 @@ labels = ["none" if limit is None else str(limit) for limit in LIMITS]
 _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
 ax.bar(labels, [seconds_for[limit] for limit in LIMITS], color="tab:blue")
 ax.set_xlabel("maxtasksperchild")
-ax.set_ylabel("time for the pool and 20 tasks (s)")
+ax.set_ylabel("time for the pool and 10 tasks (s)")
 ax.set_title("Every new worker process costs a start-up")
 ax.grid(axis="y", alpha=0.3)
 plt.show()
 
 # %% [markdown]
-# The bar for 1 towers over the others: 20 process starts instead of 2. How much it costs
+# The bar for 1 towers over the others: 10 process starts instead of 2. How much it costs
 # depends on the start method (fork copies the parent; spawn starts a new Python, far
 # slower), but it always costs. Pick a limit in the hundreds or thousands, enough to keep
 # a leak in check, few enough starts not to notice.
