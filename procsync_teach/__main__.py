@@ -2,6 +2,7 @@
 
     python -m procsync_teach demo garbled
     python -m procsync_teach demo sync-async --procs 4 --start-method spawn
+    python -m procsync_teach demo deadlock --step  # waits for Enter between sections
     python -m procsync_teach demo --help          # every demo and option
 
 This file only reads the command line; the demos are in :mod:`procsync_teach.course.demos`.
@@ -10,11 +11,13 @@ This file only reads the command line; the demos are in :mod:`procsync_teach.cou
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from .context import checked_start_method
 
 if TYPE_CHECKING:
     from .course.demos import Options
@@ -39,8 +42,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The parser of the whole command, and that of ``demo`` (to report its errors)."""
     from .course.demos import DEMOS, OPTION_MEANINGS
 
-    demo_list = "demos:\n" + "\n".join(f"  {name:<11} {demo.summary}"
-                                        for name, demo in DEMOS.items())
+    # One line per demo, the summary wrapped under itself: the help fits 80 columns.
+    indent = 2 + max(map(len, DEMOS)) + 1
+    demo_list = "demos:\n" + "\n".join(
+        textwrap.fill(f"  {name:<{indent - 3}} {demo.summary}", 79, subsequent_indent=" " * indent)
+        for name, demo in DEMOS.items())
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="python -m procsync_teach", formatter_class=formatter,
@@ -65,6 +71,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                            "Python's default)")
     demo.add_argument("--no-color", action="store_true",
                       help="no colours (also when NO_COLOR is set, or output is not a terminal)")
+    demo.add_argument("--step", action="store_true",
+                      help="wait for Enter before each section, for a teacher who talks")
     return parser, demo
 
 
@@ -80,10 +88,11 @@ def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) 
         uses = ", ".join(f"--{name}" for name in defaults) or "no option"
         demo_parser.error(f"the {args.name} demo does not use {', '.join(ignored)}; "
                           f"it uses {uses}")
-    available = multiprocessing.get_all_start_methods()
-    if args.start_method and args.start_method not in available:
-        demo_parser.error(f"start method {args.start_method!r} is not available on this "
-                          f"platform; choose from {', '.join(available)}")
+    if args.start_method:
+        try:
+            checked_start_method(args.start_method, given_as="--start-method")
+        except ValueError as error:
+            demo_parser.error(str(error))
     settings = {"procs": 1, "tasks": 1, "duration": 0.1, **defaults, **given}
     return Options(start_method=args.start_method, **settings)
 
@@ -95,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 
         parser, demo_parser = build_parser()
         args = parser.parse_args(argv)
-        code = run(args.name, options_for(args, demo_parser), False if args.no_color else None)
+        code = run(args.name, options_for(args, demo_parser), False if args.no_color else None,
+                   step=args.step)
     except KeyboardInterrupt:
         # Leaving the demo's with-blocks on the way here stopped its pool and processes.
         print("\ninterrupted", file=sys.stderr)

@@ -27,13 +27,26 @@ def start_method() -> str:
     chosen = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
     if not chosen:
         return multiprocessing.get_start_method()
+    return checked_start_method(chosen, given_as=ENVIRONMENT_VARIABLE)
+
+
+def checked_start_method(name: str, given_as: str = "start method") -> str:
+    """Return ``name`` if this platform can start processes that way.
+
+    Args:
+        name: a start method's name, such as ``"spawn"``.
+        given_as: where the name came from, for the error message (an option, a variable).
+
+    Raises:
+        ValueError: the platform has no such start method; the message lists those it has.
+    """
     available = multiprocessing.get_all_start_methods()
-    if chosen not in available:
+    if name not in available:
         raise ValueError(
-            f"{ENVIRONMENT_VARIABLE}={chosen!r} is not a start method this platform has; "
-            f"choose one of {', '.join(available)} or unset the variable"
+            f"{given_as} {name!r} is not a start method this platform has; "
+            f"choose one of {', '.join(available)}"
         )
-    return chosen
+    return name
 
 
 def get_context(context: BaseContext | str | None = None) -> BaseContext:
@@ -50,12 +63,7 @@ def get_context(context: BaseContext | str | None = None) -> BaseContext:
     if context is None:
         return multiprocessing.get_context(start_method())
     if isinstance(context, str):
-        if context not in multiprocessing.get_all_start_methods():
-            raise ValueError(
-                f"unknown start method {context!r}; this platform has "
-                f"{', '.join(multiprocessing.get_all_start_methods())}"
-            )
-        return multiprocessing.get_context(context)
+        return multiprocessing.get_context(checked_start_method(context, given_as="context"))
     if isinstance(context, BaseContext):
         return context
     raise TypeError(

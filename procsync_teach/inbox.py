@@ -20,6 +20,19 @@ from typing import Any
 READ_SIZE = 64 * 1024
 
 
+#: The most things one ``multiprocessing.connection.wait`` takes on Windows before
+#: Python 3.13 (``WaitForMultipleObjects`` takes 64, and ``wait`` keeps one); None: no
+#: limit. The dispatcher waits on 2N+1 things for N workers, so ``Pool(32)`` is past it.
+WAIT_LIMIT = 63 if sys.version_info < (3, 13) else None
+
+# Pipes are file descriptors, which a selector can watch and os.read read, except on Windows.
+_PIPES_ARE_DESCRIPTORS = sys.platform != "win32"
+
+#: On the grouped wait (see :func:`wait_in_groups`): the longest, in seconds, that one
+#: group is waited on while the others go unwatched.
+GROUP_TURN = 0.01
+
+
 class Watcher:
     """Waits until one of the pool's pipes or sentinels is ready to be read.
 
@@ -27,7 +40,8 @@ class Watcher:
     on every call. The dispatcher waits once per round, on the same pipes and
     sentinels nearly every time, so on POSIX the selector is kept until the pool says
     the set has changed (:meth:`forget`: a worker died or was replaced). Windows has
-    no selector for pipes, so there it simply calls ``wait``.
+    no selector for pipes, so there it calls ``wait``, in groups if there are too many
+    things for one call (:func:`wait_in_groups`).
     """
 
     def __init__(self) -> None:
@@ -35,8 +49,8 @@ class Watcher:
 
     def wait(self, things: list[Any]) -> list[Any]:
         """Block until at least one of ``things`` is ready; return those that are."""
-        if sys.platform == "win32":  # pragma: no cover - Windows only
-            return wait(things)
+        if not _PIPES_ARE_DESCRIPTORS:
+            return wait_in_groups(things)
         if self._selector is None:
             self._selector = selectors.DefaultSelector()
             for thing in things:
@@ -48,6 +62,27 @@ class Watcher:
         if self._selector is not None:
             self._selector.close()
             self._selector = None
+
+
+def wait_in_groups(things: list[Any]) -> list[Any]:
+    """Block until at least one of ``things`` is ready, with ``wait``, which may take at
+    most :data:`WAIT_LIMIT` of them at once; return those that are ready.
+
+    With more, no single call can watch them all, so each group is waited on in turn:
+    first a look at every group without waiting, then turns of up to
+    :data:`GROUP_TURN` seconds each, so that a ready pipe in another group is noticed
+    within a few hundredths of a second.
+    """
+    if WAIT_LIMIT is None or len(things) <= WAIT_LIMIT:
+        return wait(things)
+    groups = [things[start : start + WAIT_LIMIT] for start in range(0, len(things), WAIT_LIMIT)]
+    turn = 0.0
+    while True:
+        for group in groups:
+            ready = wait(group, turn)
+            if ready:
+                return ready
+        turn = GROUP_TURN
 
 
 def read_messages(connection: Connection) -> tuple[list[bytes], bool]:
@@ -63,7 +98,7 @@ def read_messages(connection: Connection) -> tuple[list[bytes], bool]:
     messages over 2 GiB). A message cut off at the end of the read is completed with
     further reads: its sender is writing it right now.
     """
-    if sys.platform == "win32":  # pragma: no cover - pipes there are not file descriptors
+    if not _PIPES_ARE_DESCRIPTORS:  # pragma: no cover - Windows: pipes are no descriptors
         try:
             return [connection.recv_bytes()], True
         except (EOFError, OSError):

@@ -68,7 +68,15 @@ from .clock import now
 from .context import get_context
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
-from .messages import STOP, InitializerFailed, Job, dumps, pack_jobs, unpack_reply
+from .messages import (
+    STOP,
+    FunctionPickles,
+    InitializerFailed,
+    Job,
+    dumps,
+    pack_jobs,
+    unpack_reply,
+)
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -147,6 +155,18 @@ class Pool:
     ``terminate()`` settles every pending result (:class:`PoolTerminated`), and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
 
+    Functions from a notebook (``__main__``) travel by value, but share one namespace in
+    a worker, its ``__main__``, as in ``multiprocessing``: what your ``initializer`` or a
+    task stores with ``global``, the next task reads. A worker keeps the variables it has
+    (change one in the notebook and pass it as an argument, or start a new pool), but
+    takes a function you redefined in its new version. A function that cannot be pickled
+    by value (it uses a thread lock, a queue) goes by name, as in ``multiprocessing``: a
+    worker finds it where that pool's would (under fork, if it existed when the pool
+    started), or the task fails with an ``AttributeError`` that says why. Each function
+    is pickled once, however many calls; what is pickled with it (the object of a bound
+    method, a callable object) comes afresh to every job, as in ``multiprocessing``.
+    The details: :mod:`procsync_teach.messages`.
+
     Args:
         processes: how many workers; None means ``os.cpu_count()``.
         initializer: called as ``initializer(*initargs)`` in each worker as it starts.
@@ -183,6 +203,7 @@ class Pool:
         self._context = get_context(context)
         self._processes = processes
         self._setup = dumps((initializer, tuple(initargs)))
+        self._function_pickles = FunctionPickles()
         self._maxtasksperchild = maxtasksperchild
 
         self._state = RUN
@@ -366,10 +387,11 @@ class Pool:
         return chunksize
 
     def _pickle_function(self, func: Callable[..., Any]) -> bytes:
-        """Pickle the function once for all its jobs; mistakes surface here, in the caller."""
+        """Pickle the function for all its jobs (once for all calls of the same function:
+        see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return dumps(func)
+        return self._function_pickles.get(func)
 
     def _job(self, function: bytes, kind: str, arguments: Any, keywords: dict,
              result: AsyncResult | IMapIterator, first: int, calls: int) -> _WaitingJob:

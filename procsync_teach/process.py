@@ -20,7 +20,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .capture import active_path, write_to
+from .capture import active_folder, write_to
 from .context import get_context
 from .messages import dumps, loads
 
@@ -53,15 +53,17 @@ def Process(  # noqa: N802 - it stands in for the class multiprocessing.Process
     """
     return get_context(context).Process(
         target=_run_target,
-        args=(dumps(target), active_path(), *args),
+        args=(dumps(target), active_folder(), *args),
         kwargs=kwargs or {},
         name=name,
         daemon=daemon,
     )
 
 
-def _run_target(pickled_target: bytes, output: str | None, *args: Any, **kwargs: Any) -> None:
+def _run_target(
+    pickled_target: bytes, capture_folder: str | None, *args: Any, **kwargs: Any
+) -> None:
     """In the child: send the output where it belongs, then run the real target."""
-    if output is not None:
-        write_to(output)
+    if capture_folder is not None:
+        write_to(capture_folder)
     loads(pickled_target)(*args, **kwargs)

@@ -24,6 +24,7 @@ import os
 import signal
 import threading
 import traceback
+import types
 from collections.abc import Callable
 from multiprocessing import parent_process
 from multiprocessing.connection import Connection, wait
@@ -31,7 +32,17 @@ from multiprocessing.pool import MaybeEncodingError
 from typing import Any
 
 from .clock import now
-from .messages import STOP, InitializerFailed, Job, Reply, dumps, loads, pack_reply, unpack_jobs
+from .messages import (
+    STOP,
+    InitializerFailed,
+    Job,
+    Reply,
+    dumps,
+    loads,
+    pack_reply,
+    unpack_function,
+    unpack_jobs,
+)
 
 #: How often a worker checks that its parent is still alive, in seconds.
 PARENT_CHECK_INTERVAL = 0.5
@@ -47,14 +58,14 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
     """
     _watch_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    initializer, initargs = loads(setup)
-    if initializer is not None:
-        try:
+    try:
+        initializer, initargs = loads(setup)  # fails if it went by name and is not found here
+        if initializer is not None:
             initializer(*initargs)
-        except BaseException as error:  # reported to the pool, which cannot go on
-            connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
-            return
-    functions = _FunctionCache()
+    except BaseException as error:  # reported to the pool, which cannot go on
+        connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
+        return
+    functions = _JobFunction()
     jobs_done = 0
     while max_jobs is None or jobs_done < max_jobs:
         try:
@@ -68,7 +79,7 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
             jobs_done += 1
 
 
-def _run_job(job: Job, functions: _FunctionCache) -> bytes:
+def _run_job(job: Job, functions: _JobFunction) -> bytes:
     """Run one job and return its pickled reply; never raises."""
     started = now()
     try:
@@ -100,23 +111,36 @@ def _describe(error: BaseException) -> tuple[BaseException, str]:
     return error, text
 
 
-class _FunctionCache:
-    """The function of the last job: the pool sends a function only when it changes.
+class _JobFunction:
+    """The function of the last job: the pool sends a function only when it changes, and
+    a job whose ``function`` is None runs the same one as the job before it.
 
-    A job whose ``function`` is None runs the same function as the job before it
-    (every chunk of a map, say), which is unpickled once, not once per job.
+    When a function arrives, the globals of ``__main__`` that came with it are merged into
+    this worker's ``__main__``, once (see :mod:`~procsync_teach.messages`). Then:
+
+    * a plain function with no closure is unpickled once and kept, as ``multiprocessing``'s
+      worker keeps the function it looks up by name: the same object job after job;
+    * anything else (a bound method, a callable object, a closure) is kept pickled and
+      unpickled afresh for every job, as ``multiprocessing`` pickles it with every task:
+      no job sees what an earlier one did to it (the list it pops from, its attributes).
     """
 
     def __init__(self) -> None:
-        self._pickled = b""
-        self._function = None  # None until unpickled: if unpickling fails, the next job retries
+        self._arrived = b""  # as it came from the pool
+        self._pickled: bytes | None = None  # once its globals are merged; None: retry that
+        self._kept: Callable[..., Any] | None = None  # a plain function, once unpickled
 
-    def get(self, pickled: bytes | None):
-        if pickled is not None and pickled != self._pickled:
-            self._pickled, self._function = pickled, None
-        if self._function is None:
-            self._function = loads(self._pickled)
-        return self._function
+    def get(self, pickled: bytes | None) -> Callable[..., Any]:
+        if pickled is not None:
+            self._arrived, self._pickled, self._kept = pickled, None, None
+        if self._kept is not None:
+            return self._kept
+        if self._pickled is None:
+            self._pickled = unpack_function(self._arrived)
+        function = loads(self._pickled)
+        if type(function) is types.FunctionType and function.__closure__ is None:
+            self._kept = function
+        return function
 
 
 def _watch_parent(parent: int) -> None:

@@ -15,12 +15,12 @@ reads it); spawned children receive the parent's ``sys.path``, so they can impor
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import threading
 from pathlib import Path
 from typing import NamedTuple
 
+import psutil
 import pytest
 
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -44,7 +44,7 @@ class LeakSnapshot(NamedTuple):
     """What this process holds at one moment; compare two snapshots to find a leak."""
 
     children: int  # live child processes started through multiprocessing
-    fds: int | None  # open file descriptors; None where /proc/self/fd does not exist
+    fds: int | None  # open file descriptors; None on Windows, which has handles instead
     threads: int  # live threads, the main thread included
 
 
@@ -52,12 +52,9 @@ def leak_snapshot() -> LeakSnapshot:
     """Count this process's live children, open file descriptors and threads.
 
     ``multiprocessing.active_children()`` also reaps children that have exited, so a
-    finished worker is not counted. The descriptor count reads ``/proc/self/fd``
-    (Linux); elsewhere it is None, and a test should compare only the other counts.
+    finished worker is not counted. The descriptors are counted by psutil (Linux and
+    macOS alike); on Windows the count is None, and a test compares only the others.
     """
     children = len(multiprocessing.active_children())
-    try:
-        fds = len(os.listdir("/proc/self/fd"))
-    except FileNotFoundError:
-        fds = None
+    fds = psutil.Process().num_fds() if hasattr(psutil.Process, "num_fds") else None
     return LeakSnapshot(children, fds, threading.active_count())

@@ -17,6 +17,9 @@ import sys
 import threading
 import time
 
+#: The repository's root, for a fresh interpreter's PYTHONPATH.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 # -- pool tasks ------------------------------------------------------------------------
 
 
@@ -206,3 +209,125 @@ def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
     for _ in range(times):
         with lock:
             time.sleep(hold_for)
+
+
+def hold_lock_and_fork_a_sleeper(lock, held, sleeper):
+    """Take the lock, fork a child that only sleeps, say so, and never let go.
+
+    The test kills this process; the lock must then be free although the forked child,
+    whose pid goes into ``sleeper`` (a shared integer), lives on.
+    """
+    lock.acquire()
+    pid = os.fork()
+    if pid == 0:  # the child: it does nothing with the lock
+        time.sleep(60)
+        os._exit(0)
+    sleeper.value = pid
+    held.set()
+    time.sleep(60)
+    sys.exit(2)  # not reached when the test works
+
+
+def release_here(lock, answer):
+    """Release a lock that another process took; send back "released" or the error."""
+    try:
+        lock.release()
+    except Exception as error:
+        answer.send(f"{type(error).__name__}: {error}")
+    else:
+        answer.send("released")
+
+
+_kept_until_exit = []
+
+
+def make_a_lock_and_exit(answer):
+    """Make a traced Lock, use it, send back the names of its files, and end normally
+    with the Lock still alive (kept in a global): only the exit can remove its files."""
+    from procsync_teach import Lock
+
+    lock = Lock(trace=True)
+    with lock:
+        pass
+    _kept_until_exit.append(lock)
+    answer.send([lock._path, lock._trace_path])
+
+
+def report_descriptors(answer):
+    """In a child: send back how many file descriptors this process has open."""
+    import psutil
+
+    answer.send(psutil.Process().num_fds())
+
+
+def descriptors_of_a_child(method):
+    """How many descriptors a child started with ``method`` has open, as it starts."""
+    import multiprocessing
+
+    context = multiprocessing.get_context(method)
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=report_descriptors, args=(sender,))
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(60):
+            raise TimeoutError("the child never reported")
+        return receiver.recv()
+    finally:
+        child.join(60)
+        receiver.close()
+
+
+def live_locks_under_a_descriptor_limit(kind, count, limit, method):
+    """Run in a fresh interpreter: lower this process's descriptor limit to ``limit``,
+    make ``count`` locks of ``kind`` and use each once, all still alive; start a child
+    with ``method``. Print, as JSON, the descriptors of this process and of a child,
+    and the files in the temp folder, before, while the locks live, and after they are
+    dropped.
+    """
+    import gc
+    import json
+    import multiprocessing
+    import resource
+    import tempfile
+
+    import psutil
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    me = psutil.Process()
+
+    def files():
+        return sum(len(names) for _, _, names in os.walk(tempfile.gettempdir()))
+
+    # First a child: a fork server or resource tracker it starts stays, with its pipe.
+    report = {"child_before": descriptors_of_a_child(method)}
+    report.update(before=me.num_fds(), files_before=files())
+    if kind == "procsync_teach":
+        from procsync_teach import Lock
+
+        locks = [Lock() for _ in range(count)]
+    else:
+        locks = [multiprocessing.get_context(method).Lock() for _ in range(count)]
+    for lock in locks:
+        with lock:
+            pass
+    with locks[0]:  # one held while the child starts: the child must not keep it held
+        report["child_during"] = descriptors_of_a_child(method)
+    report.update(during=me.num_fds(), files_during=files())
+    del locks, lock
+    gc.collect()
+    report.update(after=me.num_fds(), files_after=files())
+    print(json.dumps(report))
+
+
+class CountCalls:
+    """A callable object that counts its own calls: a task whose state could carry over
+    from one job to the next, if a worker kept it between jobs."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, _=None):
+        self.calls += 1
+        return self.calls

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from pathlib import Path
 
-
-def announce_and_sleep(directory, seconds):
-    """Say "this worker is busy" (a file named after its pid in ``directory``), then sleep.
-
-    The test reads the pid from the file name: that is how it finds a busy worker to kill.
-    """
-    Path(directory, str(os.getpid())).touch()
-    time.sleep(seconds)
-    return os.getpid()
+from procsync_teach.course.sign_in import sign_in_and_sleep
 
 
 def quick_unless_marked(job):
     """``job`` is ``(directory, item, marked)``: return ``item`` at once, unless it is the
-    marked one, which announces itself and sleeps for a minute instead (see above)."""
+    marked one, which signs in to ``directory`` with its pid and sleeps for a minute."""
     directory, item, marked = job
     if item == marked:
-        announce_and_sleep(directory, 60)
+        sign_in_and_sleep(directory, 60)
     return item
 
 

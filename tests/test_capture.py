@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -31,6 +33,25 @@ def print_word_by_word(number, start_at):
         print(word, end=" ", flush=True)
         time.sleep(0.002)
     print()
+
+
+def print_with_torn_appends(number, start_at):
+    """Print word by word, each write reaching the file in two pieces with a pause between.
+
+    An append on Windows is "seek to the end, then write", and another process can come
+    between the two steps. A write cut in two does the same harm on Linux: into a file
+    that several processes append to, another's record slips into the middle of this one.
+    """
+    write = os.write
+
+    def write_in_two_pieces(fd, data):
+        middle = len(data) // 2
+        written = write(fd, data[:middle])
+        time.sleep(0.001)
+        return written + write(fd, data[middle:])
+
+    os.write = write_in_two_pieces
+    print_word_by_word(number, start_at)
 
 
 def test_a_function_defined_here_runs_under_every_start_method(start_method):
@@ -63,18 +84,55 @@ def test_each_write_is_a_record_that_knows_its_writer(start_method):
     assert screen.text == "".join(r.text for r in records)
 
 
+def test_nothing_is_lost_even_when_appends_are_not_atomic(start_method):
+    start_at = now() + (1.0 if start_method != "fork" else 0.2)
+    with capture_output() as screen:
+        run_all([Process(target=print_with_torn_appends, args=(n, start_at), name=f"P{n}",
+                         context=start_method) for n in range(3)])
+    for n in range(3):
+        mine = "".join(r.text for r in screen.records() if r.who == f"P{n}")
+        assert mine == f"process {n} says hello \n"
+
+
 def test_the_html_view_colours_each_writer_and_escapes_text():
+    import procsync_teach.course  # noqa: F401  (it sets the course's palette)
+
     with capture_output() as screen:
         run_all([Process(target=print, args=("<b>&",), name="P0")])
     html = screen._repr_html_()
     assert "&lt;b&gt;&amp;" in html and "<b>" not in html
-    assert 'title="P0"' in html and "color:#1f77b4" in html
+    assert 'title="P0"' in html and "color:#0072b2" in html
+
+
+def test_the_core_draws_a_capture_without_the_course():
+    """The core never imports the course: alone, it draws every writer in the text's colour."""
+    script = (
+        "import sys\n"
+        "from procsync_teach import Process, capture_output\n"
+        "with capture_output() as screen:\n"
+        "    p = Process(target=print, args=('hi',), name='P0', context='spawn')\n"
+        "    p.start()\n"
+        "    p.join(30)\n"
+        "print('procsync_teach.course' in sys.modules, screen._repr_html_())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert run.stdout == (
+        'False <pre style="line-height:1.3"><span style="color:inherit" title="P0">hi</span>'
+        '<span style="color:inherit" title="P0">\n</span></pre>\n'
+    )
+
+
+def test_text_of_puts_one_process_writes_back_together():
+    with capture_output() as screen:
+        run_all([Process(target=print, args=("a", "b"), name=f"P{n}") for n in range(2)])
+    assert screen.text_of("P1") == "a b\n" and screen.text_of("P9") == ""
 
 
 def test_records_survive_the_block_and_the_file_is_removed():
     with capture_output() as screen:
         run_all([Process(target=print, args=("kept",))])
-        path = screen._path
+        path = screen._folder
     assert screen.lines() == ["kept"]
     assert not os.path.exists(path)
 
@@ -85,5 +143,5 @@ def test_outside_a_capture_children_write_to_the_usual_place(capfd):
 
 
 def test_process_rejects_an_unknown_start_method():
-    with pytest.raises(ValueError, match="unknown start method"):
+    with pytest.raises(ValueError, match="not a start method this platform has"):
         Process(target=print, context="teleport")

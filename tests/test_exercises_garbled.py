@@ -94,5 +94,6 @@ def test_possible_outputs_rejects_wrong_sets_with_a_hint() -> None:
     assert is_hint(check_possible_outputs({"A"}))
     assert is_hint(check_possible_outputs({"A", "B", "C"}))
     assert is_hint(check_possible_outputs({"A", "B", "D"}))
-    assert is_hint(check_possible_outputs({"E"}))
+    assert "there are only screens A, B, C and D, not E." in check_possible_outputs({"E"}).text
+    assert "a set of letters" in check_possible_outputs(42).text
     assert "replace the `...`" in check_possible_outputs(...).text

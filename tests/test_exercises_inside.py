@@ -18,9 +18,8 @@ from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
     children_stderr,
-    sign_in_and_sleep,
-    signed_in,
 )
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -86,3 +86,36 @@ def test_only_links_to_course_notebooks_are_rewritten():
         '<a href="02_locks.html">next</a> <a href="00_start_here.html#The-course-map">'
         'map</a> <a href="other.ipynb">other</a> <a href="https://x.org/a.ipynb">web</a>'
     )
+
+
+def has_experiment(notebook: Path) -> bool:
+    return "VBox(children=" in notebook.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_widgets_show_a_note_not_their_text_stand_in(out, notebook):
+    text = page(out, notebook)
+    stand_in = re.search(r"\b(VBox|HBox|IntSlider|FloatSlider|Dropdown)\(", html.unescape(text))
+    assert not stand_in, f"{notebook.stem}: widget text left: {stand_in}"
+    assert (export_html.EXPERIMENT_NOTE in text) == has_experiment(notebook)
+
+
+def test_a_widget_output_becomes_a_note_and_other_outputs_stay():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("display_data", data={
+            "text/plain": "VBox(children=(HBox(children=(IntSlider(value=2, description='n'"}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "Counter(value=2)"}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "IntSlider(value=2)"}),
+        nbformat.v4.new_output("stream", text="VBox(children=... printed, not a widget\n"),
+    ])])
+    first, second, slider, third = export_html.with_widget_notes(nb).cells[0].outputs
+    assert first.data == {"text/html": export_html.EXPERIMENT_NOTE}
+    assert second.data == {"text/plain": "Counter(value=2)"}  # not a widget: left alone
+    assert "an ipywidgets IntSlider" in slider.data["text/html"]
+    assert third.text.startswith("VBox(children=")
+
+
+def test_every_page_offers_the_projector_size(out):
+    for notebook in NOTEBOOKS:
+        text = page(out, notebook)
+        assert 'id="course-projector"' in text and "body.projector" in text

@@ -15,9 +15,10 @@ import time
 import pytest
 
 from procsync_teach import Pool, PoolTerminated, WorkerDied
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests.conftest import leak_snapshot
 from tests.helpers import square
-from tests.robust_helpers import announce_and_sleep, quick_unless_marked
+from tests.robust_helpers import quick_unless_marked
 
 WAIT = 10  # seconds: the most any single wait below may take before the test fails
 
@@ -30,20 +31,12 @@ def warmed_up(start_method):
     return start_method
 
 
-def busy_pids(folder, count, deadline):
-    """The pids of the first ``count`` workers to announce a task in ``folder``."""
-    while len(pids := [int(p) for p in os.listdir(folder) if p.isdigit()]) < count:
-        assert time.monotonic() < deadline, "the workers never started their tasks"
-        time.sleep(0.01)
-    return pids
-
-
 def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
     before = leak_snapshot()
     with Pool(2, context=warmed_up) as pool:
-        result = pool.starmap_async(announce_and_sleep, [(str(tmp_path), 0.05)] * 40,
+        result = pool.starmap_async(sign_in_and_sleep, [(str(tmp_path), 0.05)] * 40,
                                     chunksize=2)
-        victim = busy_pids(tmp_path, 1, time.monotonic() + WAIT)[0]
+        victim = signed_in(tmp_path, timeout=WAIT)[0]  # the other worker may be in too
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
         with pytest.raises(WorkerDied) as died:
@@ -62,7 +55,7 @@ def test_a_worker_killed_with_quick_chunks_lined_up_behind_its_task(warmed_up, t
     with Pool(2, context=warmed_up) as pool:
         results = pool.imap(quick_unless_marked, [(str(tmp_path), n, marked) for n in items])
         deadline = time.monotonic() + WAIT
-        victim = busy_pids(tmp_path, 1, deadline)[0]
+        [victim] = signed_in(tmp_path, timeout=WAIT)
         while not any(worker.pid == victim and len(worker.jobs) > 1 for worker in pool._workers):
             assert time.monotonic() < deadline, "no chunk lined up behind the marked one"
             time.sleep(0.001)

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import socket
-from multiprocessing.connection import Pipe
+from multiprocessing import get_all_start_methods
+from multiprocessing.connection import Pipe, wait
 
 import pytest
 
+from procsync_teach import Pool, inbox
 from procsync_teach.inbox import READ_SIZE, read_messages
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="POSIX pipes")
@@ -60,3 +62,42 @@ def test_a_closed_pipe_reads_as_no_messages_and_not_open(pipe):
     sender.close()
     assert read_messages(receiver) == ([], False)
 
+
+
+# -- waiting on many pipes where wait() takes only 63 (Windows before Python 3.13) -----------
+
+
+def wait_of_old_windows(things, timeout=None):
+    """``multiprocessing.connection.wait`` as Windows has it before Python 3.13: it refuses
+    more than 63 handles (WaitForMultipleObjects' limit)."""
+    if len(things) > 63:
+        raise ValueError(f"need at most 63 handles, got a sequence of length {len(things)}")
+    return wait(things, timeout)
+
+
+@pytest.fixture
+def windows_watcher(monkeypatch):
+    """A Watcher that takes the path it takes on Windows, with Windows' limit on wait()."""
+    monkeypatch.setattr(inbox, "_PIPES_ARE_DESCRIPTORS", False)
+    monkeypatch.setattr(inbox, "WAIT_LIMIT", 63)
+    monkeypatch.setattr(inbox, "wait", wait_of_old_windows)
+    return inbox.Watcher()
+
+
+@pytest.mark.parametrize("ready_at", [0, 63, 129])
+def test_the_windows_watcher_finds_a_ready_pipe_among_130(windows_watcher, ready_at):
+    pipes = [Pipe(duplex=False) for _ in range(130)]  # a Pool(64): 2 x 64 + 1 and more
+    try:
+        receivers = [receiver for receiver, _ in pipes]
+        pipes[ready_at][1].send_bytes(b"reply")
+        assert windows_watcher.wait(receivers) == [receivers[ready_at]]
+    finally:
+        for receiver, sender in pipes:
+            receiver.close()
+            sender.close()
+
+
+def test_a_pool_of_40_works_on_the_windows_watcher(windows_watcher):
+    # 40 workers: 40 pipes, 40 sentinels and the wake-up pipe, 81 things to watch.
+    with Pool(40, context="fork" if "fork" in get_all_start_methods() else None) as pool:
+        assert pool.map(abs, range(-100, 0), chunksize=1) == list(range(100, 0, -1))

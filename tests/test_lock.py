@@ -1,27 +1,44 @@
 """procsync_teach.Lock: the meaning of multiprocessing.Lock, plus what that one lacks.
 
 The first tests hold both locks to the same rules (acquire, release, ``with``, giving up
-in time); the rest are what only ours promises: it travels to pool tasks as an ordinary
-argument, a holder killed with SIGKILL frees it, and ``trace=True`` records every hold.
+in time, any float as a timeout); then what only ours promises: it travels to pool tasks
+as an ordinary argument, a holder killed with SIGKILL frees it (even one that had forked
+a child), and ``trace=True`` records every hold. Where the two differ, the test says which
+is right: only the process that acquired ours can release it. Last, what a Lock costs the
+process: a few descriptors however many Locks live, and no file left in the temp folder.
 The shared counter is a file, see ``tests/helpers.py``.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import errno
 import functools
+import gc
 import itertools
+import json
+import math
 import multiprocessing
 import os
+import pathlib
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 import pytest
 
 import procsync_teach
-from procsync_teach import Lock
+from procsync_teach import Lock, tempfiles
+from procsync_teach.lock import SPARE_DESCRIPTORS
 from tests import helpers
 
 pytestmark = pytest.mark.timeout(120)
@@ -347,3 +364,252 @@ def test_traced_lock_records_this_process_too():
 def test_untraced_lock_has_no_holds_to_show():
     with pytest.raises(ValueError, match="trace=True"):
         Lock().holds()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_lock_is_freed_when_a_killed_holder_had_forked_a_child(start_method):
+    # A forked child shares its parent's open files; if it kept the holder's, the lock
+    # would stay held as long as the child lives, after the holder itself was killed.
+    ctx = multiprocessing.get_context(start_method)
+    lock, held, sleeper = Lock(), ctx.Event(), ctx.Value("i", 0)
+    holder = ctx.Process(target=helpers.hold_lock_and_fork_a_sleeper, args=(lock, held, sleeper))
+    holder.start()
+    try:
+        assert held.wait(WAIT)
+        assert lock.acquire(False) is False
+        os.kill(holder.pid, signal.SIGKILL)
+        assert lock.acquire(timeout=WAIT) is True, "the forked child kept the lock held"
+        lock.release()
+    finally:
+        holder.kill()
+        if sleeper.value:  # first: it holds the pipe on which join() learns of the holder's end
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(sleeper.value, signal.SIGKILL)
+        holder.join(WAIT)
+    assert holder.exitcode == -signal.SIGKILL
+
+
+# -- timeouts as the stdlib takes them ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [math.inf, 1e10, math.nan])
+def test_any_float_timeout_takes_a_free_lock(lock_kind, timeout):
+    lock = new_lock(lock_kind)
+    assert lock.acquire(timeout=timeout) is True
+    lock.release()
+
+
+def let_go_soon(lock, after=0.2):
+    """Hold ``lock`` in a thread of this process and let it go after ``after`` seconds."""
+    took = threading.Event()
+
+    def hold():
+        with lock:
+            took.set()
+            time.sleep(after)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert took.wait(WAIT)
+    return thread
+
+
+def test_a_huge_timeout_waits_until_the_holder_lets_go(lock_kind):
+    lock = new_lock(lock_kind)
+    holder = let_go_soon(lock)
+    assert lock.acquire(timeout=1e10) is True
+    lock.release()
+    holder.join(WAIT)
+
+
+def test_an_infinite_timeout_waits_as_long_as_it_takes(lock_kind):
+    lock = new_lock(lock_kind)
+    holder = let_go_soon(lock)
+    if lock_kind == "multiprocessing" and sys.platform == "linux":
+        # The stdlib's deadline overflows and sem_timedwait refuses it; ours waits, as
+        # it does for any large timeout, and that is what "inf" means.
+        with pytest.raises(OSError) as raised:
+            lock.acquire(timeout=math.inf)
+        assert raised.value.errno == errno.EINVAL
+    else:
+        assert lock.acquire(timeout=math.inf) is True
+        lock.release()
+    holder.join(WAIT)
+
+
+def test_a_nan_timeout_on_a_held_lock_raises_oserror_as_the_stdlib_does(lock_kind):
+    lock = new_lock(lock_kind)
+    holder = let_go_soon(lock, after=1.0)
+    with pytest.raises(OSError) as raised:
+        lock.acquire(timeout=math.nan)
+    assert raised.value.errno == errno.EINVAL
+    holder.join(WAIT)
+
+
+def test_a_nan_timeout_on_a_lock_held_by_another_process_raises_oserror():
+    ctx = multiprocessing.get_context()
+    lock = Lock()
+    with held_elsewhere(lock, ctx), pytest.raises(OSError, match="nan"):
+        lock.acquire(timeout=math.nan)
+
+
+# -- release() from another process --------------------------------------------------------------
+
+
+def test_only_the_process_that_took_our_lock_can_release_it(lock_kind, start_method):
+    # multiprocessing.Lock may be released by any process (a semaphore has no owner).
+    # Ours cannot: the kernel's file lock belongs to the holder's open file, which no
+    # other process has. It says so, and the lock stays held.
+    ctx = multiprocessing.get_context(start_method)
+    lock = new_lock(lock_kind, start_method)
+    lock.acquire()
+    receiver, sender = ctx.Pipe(duplex=False)
+    other = ctx.Process(target=helpers.release_here, args=(lock, sender))
+    other.start()
+    assert receiver.poll(WAIT)
+    answer = receiver.recv()
+    stop(other)
+    if lock_kind == "multiprocessing":
+        assert answer == "released"
+        assert lock.acquire(False) is True
+    else:
+        assert answer.startswith("ValueError:")
+        assert "released only by the process that acquired it" in answer
+        assert "multiprocessing.Lock" in answer
+    lock.release()
+
+
+# -- descriptors and files ---------------------------------------------------------------------
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that imports this checkout's packages."""
+    environment = {**os.environ, "PYTHONPATH": helpers.ROOT, **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+        timeout=120, env=environment, check=False,
+    )
+
+
+@pytest.mark.skipif(resource is None, reason="descriptor limits are POSIX-only")
+def test_five_thousand_live_locks_under_a_limit_of_1024_descriptors(
+    lock_kind, start_method, tmp_path
+):
+    result = run_python(
+        "from tests.helpers import live_locks_under_a_descriptor_limit as run; "
+        f"run({lock_kind!r}, 5000, 1024, {start_method!r})",
+        TMPDIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = json.loads(result.stdout)
+    assert counts["during"] - counts["before"] < 100  # a few spares, never one per Lock
+    assert counts["after"] == counts["before"]
+    assert counts["child_during"] == counts["child_before"]  # the child inherits none
+
+
+def test_a_held_lock_keeps_its_file_open_while_many_others_come_and_go():
+    ctx = multiprocessing.get_context()
+    held = Lock()
+    held.acquire()
+    others = [Lock() for _ in range(3 * SPARE_DESCRIPTORS)]
+    for other in others:  # each opens its file, and older idle ones close theirs
+        with other:
+            pass
+    waiter = ctx.Process(target=helpers.wait_for_lock, args=(held, ctx.Event(), 0.2))
+    waiter.start()
+    stop(waiter)
+    assert waiter.exitcode == 3, "the held lock's file was closed, which let it go"
+    held.release()
+    assert others[0].acquire(timeout=WAIT) is True  # its file closed meanwhile: reopened
+    others[0].release()
+
+
+def test_a_lock_made_in_a_child_leaves_no_file_when_the_child_ends(start_method):
+    ctx = multiprocessing.get_context(start_method)
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=helpers.make_a_lock_and_exit, args=(sender,))
+    child.start()
+    assert receiver.poll(WAIT)
+    paths = receiver.recv()
+    stop(child)
+    assert child.exitcode == 0
+    assert [path for path in paths if os.path.exists(path)] == []
+
+
+KILLED_PROGRAM = """
+import sys, time
+from procsync_teach import Lock, tempfiles
+from procsync_teach.lock import SPARE_DESCRIPTORS
+lock = Lock(trace=True)
+with lock:
+    pass
+print(lock._path, lock._trace_path, flush=True)
+time.sleep(60)
+"""
+
+
+def test_files_of_a_killed_program_are_removed_by_the_next_run(tmp_path):
+    temp = str(tmp_path)
+    killed = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PROGRAM], stdout=subprocess.PIPE, text=True,
+        encoding="utf-8", env={**os.environ, "PYTHONPATH": helpers.ROOT, "TMPDIR": temp},
+    )
+    try:
+        paths = killed.stdout.readline().split()
+    finally:
+        killed.kill()
+        killed.wait(WAIT)
+        killed.stdout.close()
+    assert len(paths) == 2 and all(os.path.exists(path) for path in paths)
+
+    next_run = run_python("import procsync_teach; procsync_teach.Lock().acquire()", TMPDIR=temp)
+    assert next_run.returncode == 0, next_run.stderr
+    assert os.listdir(temp) == []  # the killed program's files, and the next run's own
+
+
+def refuse_to_remove(monkeypatch, times: float) -> list[str]:
+    """Make os.remove refuse ``times`` times, as Windows refuses while another process
+    has the file open; return the list of refused paths, filled as it goes."""
+    monkeypatch.setattr(tempfiles, "_OPEN_FILES_CANNOT_BE_REMOVED", True)
+    remove, refused = os.remove, []
+
+    def remove_unless_refused(path, *args, **kwargs):
+        if len(refused) < times:
+            refused.append(path)
+            raise PermissionError(errno.EACCES, "another process has it open", path)
+        remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "remove", remove_unless_refused)
+    return refused
+
+
+def test_a_lock_file_still_open_elsewhere_is_removed_once_it_can_be(monkeypatch):
+    lock = Lock()
+    path = lock._path
+    refused = refuse_to_remove(monkeypatch, times=2)
+    del lock
+    gc.collect()
+    assert refused == [path, path]
+    assert not os.path.exists(path)
+
+
+def test_a_file_that_cannot_be_removed_is_left_for_the_sweep_without_an_error(monkeypatch):
+    lock = Lock()
+    path = lock._path
+    refuse_to_remove(monkeypatch, times=math.inf)
+    tempfiles.remove(path)  # returns, raises nothing
+    assert os.path.exists(path)
+    monkeypatch.undo()
+    del lock
+
+
+def test_every_os_open_in_the_library_passes_o_binary():
+    # Windows' C runtime opens a file in text mode unless told O_BINARY, and then
+    # writes every byte 10 as 13, 10: the hold records would come back as garbage.
+    missing = []
+    for path in pathlib.Path(procsync_teach.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "os.open":
+                if "O_BINARY" not in ast.unparse(node.args[1]):
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []

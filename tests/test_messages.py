@@ -10,15 +10,18 @@ import threading
 import pytest
 
 from procsync_teach.messages import (
+    FunctionPickles,
     InitializerFailed,
     Job,
     Reply,
     dumps,
     pack_jobs,
     pack_reply,
+    unpack_function,
     unpack_jobs,
     unpack_reply,
 )
+from tests.helpers import CountCalls
 
 
 @pytest.mark.parametrize("data", [[1, 2.5, "three"], {"a": (1, None)}, b"bytes", ValueError("x")])
@@ -58,3 +61,36 @@ def test_jobs_and_replies_come_back_as_they_went():
     failed = InitializerFailed(ConnectionError("no database"), "Traceback ...")
     came_back = unpack_reply(dumps(failed))
     assert isinstance(came_back, InitializerFailed) and came_back.traceback_text == "Traceback ..."
+
+
+SCALE = 2  # a global that a function pickled by value uses
+
+
+def scaler():
+    """A function that pickle cannot send by name: cloudpickle sends it with SCALE."""
+
+    def scale(x):
+        return SCALE * x
+
+    return scale
+
+
+def call(pickled_function, *args):
+    return pickle.loads(unpack_function(pickled_function))(*args)
+
+
+def test_a_pool_pickles_a_function_once_until_a_global_it_uses_changes(monkeypatch):
+    pickles, scale = FunctionPickles(), scaler()
+    first = pickles.get(scale)
+    assert pickles.get(scale) is first  # the same bytes: not pickled again
+    assert call(first, 5) == 10
+    monkeypatch.setattr(sys.modules[__name__], "SCALE", 3)
+    assert call(pickles.get(scale), 5) == 15
+
+
+def test_a_callable_object_is_pickled_at_every_call():
+    """Its state may change between calls: the pool sends it as it is now."""
+    pickles, counter = FunctionPickles(), CountCalls()
+    assert call(pickles.get(counter)) == 1
+    counter.calls = 41
+    assert call(pickles.get(counter)) == 42

@@ -21,7 +21,8 @@ CONDA_TO_PYPI = {"matplotlib-base": "matplotlib"}
 # Entries of environment.yml that are the environment itself, not a dependency of the course.
 CONDA_ONLY = {"python", "pip"}
 
-OPEN_COMMAND = 'pip install -e ".[test]" && jupyter lab notebooks/00_start_here.ipynb'
+# A student opens the course without the test tools; CI and maintainers install them.
+OPEN_COMMAND = "pip install -e . && jupyter lab notebooks/00_start_here.ipynb"
 TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest'
 
 
@@ -98,9 +99,34 @@ def test_readme_gives_the_two_commands() -> None:
     assert TEST_COMMAND in readme
 
 
+def test_the_course_command_does_not_install_the_test_extra() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    course_lines = [line for line in readme.splitlines() if "jupyter lab" in line]
+    assert course_lines and all("[test]" not in line for line in course_lines)
+
+
+def test_the_binder_badge_opens_the_first_notebook_in_jupyterlab() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    badge = re.search(r"\[!\[Launch on Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]"
+                      r"\(https://mybinder\.org/v2/gh/[^/]+/[^/]+/HEAD\?urlpath=lab/tree/([^)]+)\)",
+                      readme)
+    assert badge, "README has no Binder badge"
+    assert (ROOT / badge.group(1)).is_file()
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     # CI calls python3 explicitly: on some machines `python` is not Python 3 or not on PATH.
     ci = re.sub(r"\bpython3\b", "python", (ROOT / ".ci" / "run").read_text(encoding="utf-8"))
     for step in TEST_COMMAND.split(" && "):
         # The step as a whole command: nothing added before the line ends or the shell goes on.
         assert re.search(re.escape(step) + r"[ \t]*($|&&|\|\||;)", ci, flags=re.MULTILINE), step
+
+
+def test_the_code_and_the_lessons_each_have_their_licence() -> None:
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        assert tomllib.load(file)["project"]["license"] == {"text": "MIT"}
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    lessons = (ROOT / "LICENSE-lessons").read_text(encoding="utf-8")
+    assert "https://creativecommons.org/licenses/by/4.0/" in lessons
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "[`LICENSE`](LICENSE)" in readme and "[`LICENSE-lessons`](LICENSE-lessons)" in readme

@@ -17,7 +17,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.pool import MaybeEncodingError
@@ -25,7 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from procsync_teach import Lock, Pool, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from procsync_teach import (
+    Lock,
+    Pool,
+    PoolError,
+    PoolTerminated,
+    RemoteTraceback,
+    WorkerDied,
+    tempfiles,
+)
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests import robust_helpers
 from tests.conftest import ROOT, leak_snapshot
 from tests.helpers import add, raise_value_error, slow, square, worker_pid
@@ -49,13 +57,6 @@ def wait_until(condition, timeout: float = WAIT, interval: float = 0.02) -> bool
     return True
 
 
-def busy_workers(directory: Path, count: int) -> list[int]:
-    """The pids of ``count`` workers that announced (``announce_and_sleep``) they are busy."""
-    announced = lambda: sorted(int(path.name) for path in directory.iterdir())  # noqa: E731
-    assert wait_until(lambda: len(announced()) >= count), f"busy workers: {announced()}"
-    return announced()
-
-
 def two_workers_serving(pool: Pool, directory: Path) -> list[int]:
     """The pids of the pool's two workers, seen busy at the same moment.
 
@@ -64,8 +65,8 @@ def two_workers_serving(pool: Pool, directory: Path) -> list[int]:
     """
     directory.mkdir()
     for _ in range(2):
-        pool.apply_async(robust_helpers.announce_and_sleep, (directory, 0.5))
-    return busy_workers(directory, 2)
+        pool.apply_async(sign_in_and_sleep, (directory, 0.5))
+    return signed_in(directory, 2, timeout=WAIT)
 
 
 def process_exists(pid: int) -> bool:
@@ -208,8 +209,8 @@ def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
 def test_worker_killed_mid_task_fails_that_task_with_worker_died(start_method, tmp_path):
     """The stdlib leaves that task's get() waiting forever."""
     with Pool(2, context=start_method) as pool:
-        result = pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30))
-        [pid] = busy_workers(tmp_path, 1)
+        result = pool.apply_async(sign_in_and_sleep, (tmp_path, 30))
+        [pid] = signed_in(tmp_path, timeout=WAIT)
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
         with pytest.raises(WorkerDied) as died:
@@ -248,9 +249,9 @@ def test_terminate_settles_every_pending_result_with_pool_terminated(start_metho
     """The stdlib's terminate() leaves every pending get() waiting forever."""
     with Pool(2, context=start_method) as pool:
         running = [
-            pool.apply_async(robust_helpers.announce_and_sleep, (tmp_path, 30)) for _ in range(2)
+            pool.apply_async(sign_in_and_sleep, (tmp_path, 30)) for _ in range(2)
         ]
-        busy_workers(tmp_path, 2)
+        signed_in(tmp_path, 2, timeout=WAIT)
         queued = [pool.apply_async(square, (x,)) for x in range(50)]
         mapped = pool.map_async(square, range(100))
         iterated = pool.imap_unordered(square, range(10))
@@ -466,17 +467,18 @@ def test_pool_left_by_with_leaves_no_process_descriptor_or_thread(warmed_up):
     assert leak_snapshot() == before
 
 
-def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a Lock makes its files
+def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
+    folder = tempfiles.this_process_folder()  # where this process's Locks make their files
+    files_before = set(os.listdir(folder))
     before = leak_snapshot()
     lock = Lock(trace=True)
     with Pool(2, context=warmed_up) as pool:
         pool.starmap_async(robust_helpers.use_lock, [(lock,)] * 4).get(WAIT)
     assert len(lock.holds()) == 4
-    assert len(list(tmp_path.iterdir())) == 2  # the lock file and its trace
+    assert len(set(os.listdir(folder)) - files_before) == 2  # the lock file and its hold log
     del lock
     gc.collect()
-    assert list(tmp_path.iterdir()) == []
+    assert set(os.listdir(folder)) == files_before
     assert leak_snapshot() == before
 
 

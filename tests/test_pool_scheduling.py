@@ -10,6 +10,7 @@ import pytest
 
 import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
+from procsync_teach.course.sign_in import sign_in_and_sleep
 from tests.helpers import Unloadable, big_reply_after, slow, square
 
 
@@ -136,9 +137,7 @@ def test_a_death_fails_only_the_running_chunk_and_reruns_those_lined_up(tmp_path
 
 def _announce_item(pair):
     folder, item = pair
-    open(os.path.join(folder, str(os.getpid())), "w").close()
-    time.sleep(0.03)
-    return item, os.getpid()
+    return item, sign_in_and_sleep(folder, 0.03)
 
 
 def _lost(outcomes, items):

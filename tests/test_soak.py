@@ -1,23 +1,27 @@
 """Soak: many pools, many locks, many tasks; exact results and nothing accumulates.
 
 Kept short enough for every test run (about half a minute): 200 pool lifetimes, 300
-locks and more than 200,000 tasks through one pool, under the course's start method.
-Afterwards the counts of child processes, file descriptors, threads and ``/dev/shm``
-entries are back where they started, and repeating the tasks grows the process by less
-than 30 MB.
+locks, 5,000 live locks in a process limited to 1,024 descriptors, and more than
+200,000 tasks through one pool, under the course's start method. Afterwards the counts
+of child processes, file descriptors, threads, temp files and ``/dev/shm`` entries are
+back where they started, and repeating the tasks grows the process by less than 30 MB.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import os
-import resource
+import subprocess
+import sys
 
+import psutil
 import pytest
 
 from procsync_teach import Lock, Pool, start_method
+from procsync_teach.lock import SPARE_DESCRIPTORS
 from tests.conftest import leak_snapshot
-from tests.helpers import square
+from tests.helpers import ROOT, square
 from tests.robust_helpers import use_lock
 
 METHOD = start_method()
@@ -31,12 +35,12 @@ def shm_entries() -> int | None:
 
 
 def resident_megabytes() -> float:
-    """This process's memory in use now (Linux), else its peak."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except FileNotFoundError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's memory in use now, on every platform.
+
+    (``resource``'s ``ru_maxrss`` would be the peak, not the present, and is counted in
+    kilobytes on Linux but in bytes on macOS.)
+    """
+    return psutil.Process().memory_info().rss / 2**20
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +117,22 @@ def test_two_hundred_thousand_tasks_through_one_pool(baseline):
         assert pool.map(square, range(50_000)) == squares
         assert grows_by(seventy_five_thousand_tasks) < 30
     assert_back_to(baseline)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(sys.platform == "win32", reason="descriptor limits are POSIX-only")
+def test_five_thousand_live_locks_under_a_limit_of_1024_descriptors(tmp_path):
+    # In a fresh interpreter, whose limit we may lower, and whose temp folder is ours.
+    result = subprocess.run(
+        [sys.executable, "-c", "from tests.helpers import live_locks_under_a_descriptor_limit "
+         f"as run; run('procsync_teach', 5000, 1024, {METHOD!r})"],
+        capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": ROOT, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = json.loads(result.stdout)
+    assert counts["files_during"] - counts["files_before"] == 5000
+    assert counts["during"] - counts["before"] <= SPARE_DESCRIPTORS + 1
+    assert counts["child_during"] == counts["child_before"]
+    assert (counts["after"], counts["files_after"]) == (counts["before"], counts["files_before"])
+    assert os.listdir(tmp_path) == []  # and the process's own folder went with it

@@ -6,6 +6,7 @@ code. These tests keep every public module, class, function and method documente
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -57,3 +58,46 @@ def test_the_api_of_the_package_is_importable_by_name():
     for name in procsync_teach.__all__:
         assert hasattr(procsync_teach, name), name
     assert sys.modules["procsync_teach.pool"].Pool is procsync_teach.Pool
+
+
+# python -m procsync_teach is the course's command line: it runs the terminal demos.
+COMMAND_LINE = "__main__.py"
+
+
+def imports_of(path: Path) -> list[str]:
+    """Every module a file imports, written absolute ("procsync_teach.course.colours")."""
+    package = "procsync_teach"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package if node.level else ""  # the core is one level deep: "." is the package
+            module = ".".join(part for part in (base, node.module) if part)
+            found += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    return found
+
+
+def test_no_core_module_imports_the_course():
+    """The core (procsync_teach/*.py) reads on its own; the course builds on it, not in it."""
+    core = [path for path in (ROOT / "procsync_teach").glob("*.py") if path.name != COMMAND_LINE]
+    assert len(core) > 10  # the glob found the core
+    offenders = [
+        f"{path.name} imports {module}"
+        for path in sorted(core)
+        for module in imports_of(path)
+        if module == "procsync_teach.course" or module.startswith("procsync_teach.course.")
+    ]
+    assert offenders == []
+
+
+def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path):
+    source = tmp_path / "x.py"
+    source.write_text("from .course.colours import colour_of\nfrom . import course\n"
+                      "import procsync_teach.course.plots\nfrom .clock import now\n")
+    assert imports_of(source) == [
+        "procsync_teach.course.colours", "procsync_teach.course.colours.colour_of",
+        "procsync_teach", "procsync_teach.course",
+        "procsync_teach.course.plots",
+        "procsync_teach.clock", "procsync_teach.clock.now",
+    ]

@@ -1,7 +1,7 @@
 """Regenerate the course notebooks from their sources: the one command for it.
 
 Every notebook `notebooks/NN_topic.ipynb` is built from `notebooks/src/NN_topic.py`, a Python
-"percent" file that diffs and reviews like code:
+script in jupytext's "percent" format, which diffs and reviews like code (jupytext reads it):
 
     # %% [markdown]
     # # A heading
@@ -25,16 +25,17 @@ A cell may fail only if it is tagged `raises-exception`.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbformat import NotebookNode
+from nbval.plugin import get_sanitize_patterns
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -49,7 +50,9 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 # identical whichever Python built them.
 LANGUAGE_INFO = {"name": "python"}
 
-CELL_MARKER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+# The sources' format: jupytext's "percent" Python scripts. Magics are written as in a
+# notebook (`%xmode Minimal`), so a comment such as "# %time is shorter" stays a comment.
+SOURCE_FORMAT = {"extension": ".py", "format_name": "percent", "comment_magics": False}
 
 # Paths that only exist on the machine that ran the notebook. Committed outputs must not show
 # them: they leak where someone worked and differ for every learner. IPython's tracebacks
@@ -72,60 +75,21 @@ class BuildError(Exception):
 
 
 def parse_source(path: Path) -> NotebookNode:
-    """Turn a percent file into an unexecuted notebook with deterministic cell ids."""
-    nb = nbformat.v4.new_notebook()
+    """Read a percent file with jupytext into an unexecuted notebook with deterministic ids."""
+    nb = jupytext.read(path, fmt=SOURCE_FORMAT)
     nb.nbformat_minor = 5
-    for index, (kind, tags, lines) in enumerate(split_cells(path)):
-        cell_id = f"{path.stem}-{index:03d}"
-        if kind == "markdown":
-            source = markdown_text(lines, path)
-            cell = nbformat.v4.new_markdown_cell(source, id=cell_id)
-        else:
-            cell = nbformat.v4.new_code_cell("\n".join(lines), id=cell_id)
-        if tags:
-            cell.metadata.tags = tags
+    for index, cell in enumerate(nb.cells):
+        # Ids from the position keep rebuilt notebooks' diffs small; jupytext's are random.
+        cell.id = f"{path.stem}-{index:03d}"
+        # Blank lines only separate cells in the source; jupytext keeps those after a marker.
+        cell.source = cell.source.strip("\n")
+        tags = cell.metadata.get("tags", [])
+        # Only the tags travel: jupytext's other keys record how the source was laid out.
+        cell.metadata = NotebookNode(tags=tags) if tags else NotebookNode()
         if "solution" in tags:
             # JupyterLab shows such a cell's input collapsed, so learners try first.
             cell.metadata.jupyter = {"source_hidden": True}
-        nb.cells.append(cell)
     return nb
-
-
-def split_cells(path: Path) -> list[tuple[str, list[str], list[str]]]:
-    """Split a percent file into (kind, tags, lines) triples, blank edges trimmed."""
-    cells: list[tuple[str, list[str], list[str]]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        marker = CELL_MARKER.match(line)
-        if marker:
-            kind = "markdown" if marker["markdown"] else "code"
-            cells.append((kind, json.loads(marker["tags"] or "[]"), []))
-        elif cells:
-            cells[-1][2].append(line)
-        elif line.strip():
-            raise BuildError(f"{path.name}:{number}: text before the first '# %%' marker")
-    return [(kind, tags, trim_blank_lines(lines)) for kind, tags, lines in cells]
-
-
-def trim_blank_lines(lines: list[str]) -> list[str]:
-    """Drop blank lines at both ends: they only separate cells in the source."""
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    return lines
-
-
-def markdown_text(lines: list[str], path: Path) -> str:
-    """Strip the comment prefix from markdown lines ("# text" -> "text", "#" -> "")."""
-    text = []
-    for line in lines:
-        if line == "#" or not line.strip():
-            text.append("")
-        elif line.startswith("# "):
-            text.append(line[2:])
-        else:
-            raise BuildError(f"{path.name}: markdown line does not start with '# ': {line!r}")
-    return "\n".join(text)
 
 
 def execute(nb: NotebookNode, name: str) -> None:
@@ -154,17 +118,20 @@ def clean(nb: NotebookNode) -> None:
             output.get("data", {}).pop(WIDGET_VIEW, None)
 
 
-def load_sanitizers(path: Path = SANITIZE_CFG) -> list[tuple[str, str]]:
-    """Read (regex, replacement) pairs exactly as nbval reads its --nbval-sanitize-with file."""
-    text = path.read_text(encoding="utf-8")
-    return re.findall("^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
+def load_sanitizers(path: Path = SANITIZE_CFG) -> dict[str, str]:
+    """The {regex: replacement} pairs of a sanitize file, read by nbval's own reader.
+
+    nbval keeps them in a dict too, so a regex given twice keeps its first place and its last
+    replacement there as here.
+    """
+    return dict(get_sanitize_patterns(path.read_text(encoding="utf-8")))
 
 
-def sanitize(nb: NotebookNode, sanitizers: list[tuple[str, str]]) -> None:
+def sanitize(nb: NotebookNode, sanitizers: dict[str, str]) -> None:
     """Apply every sanitizer to every text an output shows, in place."""
 
     def scrub(text: str) -> str:
-        for regex, replacement in sanitizers:
+        for regex, replacement in sanitizers.items():
             text = re.sub(regex, replacement, text)
         return text
 
@@ -253,7 +220,7 @@ def shown_text(cell: NotebookNode) -> list[str]:
     return shown
 
 
-def build(stem: str, sanitizers: list[tuple[str, str]]) -> NotebookNode:
+def build(stem: str, sanitizers: dict[str, str]) -> NotebookNode:
     """Parse, execute, clean and sanitize one notebook; refuse outputs with machine paths."""
     name = f"notebooks/{stem}.ipynb"
     nb = parse_source(SOURCES / f"{stem}.py")
@@ -278,7 +245,7 @@ def is_stale(stem: str, built: NotebookNode) -> bool:
     return comparable(nbformat.read(committed, as_version=4)) != comparable(built)
 
 
-def build_one(stem: str, sanitizers: list[tuple[str, str]], check: bool) -> bool:
+def build_one(stem: str, sanitizers: dict[str, str], check: bool) -> bool:
     """Build one notebook, then write it, or with check compare it; True if it is stale."""
     started = time.monotonic()
     nb = build(stem, sanitizers)

@@ -6,11 +6,13 @@
 Each committed notebook `notebooks/NN_topic.ipynb` becomes `NN_topic.html`, showing the outputs
 it was committed with: nothing runs, so the export takes seconds. Plots are PNG images inside
 the page. Widgets show their default state: an Experiment's first figure is an ordinary
-output; an ipywidgets control shows its text stand-in, or nothing. Links between notebooks
+output; where JupyterLab would draw a widget's controls, a short note says what they do
+(never the widget's text stand-in, `VBox(children=(HBox(...`). Links between notebooks
 (`02_locks.ipynb`) lead to the pages (`02_locks.html`) instead, and `index.html` lists the
 notebooks in course order, by title.
 
-As in JupyterLab, a solution's code is folded away: the reader clicks to open it.
+As in JupyterLab, a solution's code is folded away: the reader clicks to open it. A button
+at the top of each page switches to projector size: larger text, plots as wide as the screen.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import ipywidgets
 import nbformat
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
@@ -53,9 +56,37 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 details.course-solution > summary {
   cursor: pointer; padding: 0.3em 1em; font-style: italic; color: var(--jp-ui-font-color2);
 }
+.course-widget-note {
+  border-left: 4px solid #0072b2; padding: 0.4em 1em; font-style: italic;
+}
+#course-projector { position: fixed; top: 0.5em; right: 0.5em; z-index: 10; }
+body.projector { font-size: 150%; }
+body.projector .jp-RenderedHTMLCommon, body.projector .jp-OutputArea-output pre,
+body.projector .jp-InputArea-editor { font-size: 1.5rem; }
+body.projector .jp-OutputArea-output img { width: 100%; height: auto; }
 </style>
 {% endblock extra_css %}
+{% block body_header %}
+{{ super() }}
+<button id="course-projector" onclick="document.body.classList.toggle('projector')">
+Projector size</button>
+{% endblock body_header %}
 """
+
+# What an ipywidgets widget leaves in a notebook executed without a browser: its text
+# stand-in, such as "VBox(children=(HBox(children=(IntSlider(value=2, ...".
+WIDGET_TEXT = re.compile(r"^(?P<kind>[A-Z][A-Za-z]*)\(")
+# An Experiment (procsync_teach.course.widgets) is a box of controls above its figure.
+EXPERIMENT_NOTE = (
+    '<p class="course-widget-note">Here JupyterLab shows the experiment\'s controls '
+    "(sliders and a Run button) to re-run it with other settings. Open the notebook in "
+    "JupyterLab to use them; the figure below is the first run, with the settings the "
+    "controls start with.</p>"
+)
+CONTROL_NOTE = (
+    '<p class="course-widget-note">Here JupyterLab shows a live control (an ipywidgets '
+    "{kind}). Open the notebook in JupyterLab to use it.</p>"
+)
 
 # An href to a notebook, with or without an anchor: href="02_locks.ipynb#Key-points".
 NOTEBOOK_LINK = re.compile(r'href="(?P<stem>[^"/#?]+)\.ipynb(?P<anchor>#[^"]*)?"')
@@ -85,6 +116,29 @@ def title_of(nb: NotebookNode, fallback: str) -> str:
     return fallback
 
 
+def widget_note(text: str) -> str | None:
+    """The note to show instead of ``text``, if it is a widget's text stand-in, else None."""
+    kind = WIDGET_TEXT.match(text)
+    widget_class = getattr(ipywidgets, kind["kind"], None) if kind else None
+    if not (isinstance(widget_class, type) and issubclass(widget_class, ipywidgets.Widget)):
+        return None
+    if issubclass(widget_class, ipywidgets.Box):
+        return EXPERIMENT_NOTE
+    return CONTROL_NOTE.format(kind=kind["kind"])
+
+
+def with_widget_notes(nb: NotebookNode) -> NotebookNode:
+    """The notebook with every widget's text stand-in replaced by a note that says what
+    it is for (in place; returned for convenience)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            note = widget_note(data["text/plain"]) if set(data) == {"text/plain"} else None
+            if note is not None:
+                output["data"] = {"text/html": note}
+    return nb
+
+
 def make_exporter() -> HTMLExporter:
     """One exporter for every page: setting one up (its templates) is the slow part."""
     return HTMLExporter(
@@ -107,7 +161,7 @@ def link_pages(page_html: str, stems: set[str]) -> str:
 
 def export_notebook(exporter: HTMLExporter, path: Path, out: Path, stems: set[str]) -> Page:
     """Write one notebook's page into ``out``; return what the index needs to list it."""
-    nb = nbformat.read(path, as_version=4)
+    nb = with_widget_notes(nbformat.read(path, as_version=4))
     page = Page(path.stem, title_of(nb, fallback=path.stem))
     # The page's <title> comes from the resources' name.
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": page.title}})

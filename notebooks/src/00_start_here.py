@@ -8,6 +8,7 @@
 # **processes**: how processes keep out of each other's way (**synchronisation**, with
 # locks) and how a **pool** of processes shares out a pile of work. It takes an
 # afternoon: eight short notebooks, each a story of small steps you run yourself.
+# Teaching it? The [teacher guide](../docs/teacher-guide.md) plans the sessions; the [cheat-sheet](../docs/cheat-sheet.md) maps it to `multiprocessing`.
 #
 # ## Learning objectives
 #

@@ -43,6 +43,7 @@ import re
 import sys
 import time
 
+import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Lock, Process, capture_output, now
 
 
@@ -142,17 +143,12 @@ garbled
 # is up to the operating system's scheduler. (Words can even stick together, such as
 # `ProcessProcess`, when two words arrive before either space.) Since it changes, this
 # cell's output is not checked by the course's tests. What never changes is checked next:
-# put each process's own writes back together, and its line is whole. Nothing was lost;
-# the pieces were only mixed on their way to the shared screen.
+# put each process's own writes back together (`garbled.text_of(name)`), and its line is
+# whole. Nothing was lost; the pieces were only mixed on their way to the shared screen.
 
 # %%
-def written_by(screen, name):
-    """Everything one process wrote, put back together from its own writes."""
-    return "".join(record.text for record in screen.records() if record.who == name)
-
-
 for name in sorted(garbled.writers()):
-    print(f"{name} wrote: {written_by(garbled, name).strip()!r}")
+    print(f"{name} wrote: {garbled.text_of(name).strip()!r}")
 print("line breaks on the screen:", garbled.text.count("\n"))
 
 # %% [markdown]
@@ -167,12 +163,13 @@ print("line breaks on the screen:", garbled.text.count("\n"))
 import matplotlib.pyplot as plt
 
 from procsync_teach.course.colours import colour_of
+from procsync_teach.course.plots import legend_outside, subplots
 
 
 def plot_writes(screen, ax=None, title="Who wrote, and when"):
     """One lane per process: a tick for each word it wrote, a bar from its first to last."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.2), layout="constrained")
+        _, ax = subplots(height=2.2)
     words = [record for record in screen.records() if record.text.strip()]  # no spaces
     origin = min(record.time for record in words)
     names = sorted({record.who for record in words})
@@ -187,7 +184,7 @@ def plot_writes(screen, ax=None, title="Who wrote, and when"):
     ax.set_xlabel("time since the first word (ms)")
     ax.set_ylabel("process")
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    legend_outside(ax)
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -245,7 +242,7 @@ print("lines, sorted:", sorted(line.strip() for line in locked.lines()))
 # others wait their turn. Taking turns costs time: the locked run lasts longer.
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 2.4), layout="constrained", sharex=True)
+fig, (left, right) = subplots(1, 2, height=2.4, width=11, sharex=True)
 plot_writes(garbled, ax=left, title="Without a lock: overlapping bursts")
 plot_writes(locked, ax=right, title="With a Lock: one burst at a time")
 plt.show()
@@ -367,7 +364,7 @@ def speak(n, words, lock, start_at):
 
 def garbled_vs_locked(processes=3, words=4):
     """Run the experiment without and with a lock; draw the two timelines side by side."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 2.8), layout="constrained", sharex=True)
+    fig, axes = subplots(1, 2, height=2.8, width=11, sharex=True)
     for ax, lock, label in [(axes[0], None, "Without a lock"), (axes[1], Lock(), "With a Lock")]:
         screen = run_together(speak, processes, words, lock)
         expected = {line_of(n, words) for n in range(processes)}

@@ -163,7 +163,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from procsync_teach import now
-from procsync_teach.course.plots import plot_task_timeline
+from procsync_teach.course.plots import legend_outside, plot_task_timeline, subplots
 
 def slow_square(n, seconds=0.2):
     time.sleep(seconds)  # stands for real work: an image to resize, a page to fetch
@@ -189,7 +189,7 @@ def draw_caller(ax, origin, spans, returned):
     handles = list(getattr(legend, "legend_handles", None) or legend.legendHandles)
     handles += [Patch(label=kind, **CALLER_LOOKS[kind]) for kind in dict.fromkeys(k for *_, k in spans)]
     handles.append(Line2D([], [], color="crimson", linestyle=":", linewidth=2, label="call returned"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    legend_outside(ax, handles)
 
 # %% [markdown]
 # One pool serves the next four steps. A `with` block cannot span several cells, so we
@@ -385,7 +385,7 @@ last_run = {}
 
 def map_or_map_async(processes=2, tasks=4, duration=0.2):
     """Run the tasks with map, then with map_async while the caller works; draw both."""
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.4), layout="constrained", sharex=True)
+    figure, (top, bottom) = subplots(2, 1, height=5.4, sharex=True)
     task = functools.partial(slow_square, seconds=duration)
     with Pool(processes) as pool:
         pool.map(square_number, range(processes), chunksize=1)  # wait until every worker is up

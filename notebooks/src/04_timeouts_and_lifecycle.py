@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 from procsync_teach import Pool, PoolTerminated, TimeoutError, get_context, now
-from procsync_teach.course.plots import plot_task_timeline
+from procsync_teach.course.plots import legend_outside, plot_task_timeline, subplots
 
 def slow(seconds, value=None):
     time.sleep(seconds)  # stands for real work
@@ -40,7 +40,7 @@ def mark(ax, when, origin, label, colour="crimson"):
     legend = ax.get_legend()  # matplotlib before 3.7 calls its handles legendHandles
     handles = [*(getattr(legend, "legend_handles", None) or legend.legendHandles),
                Line2D([], [], color=colour, linestyle=":", linewidth=2, label=label)]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    legend_outside(ax, handles)
     ax.set_xlim(left=0)
 
 # %% [markdown]
@@ -108,7 +108,7 @@ print("our error is a built-in TimeoutError:", isinstance(caught, builtins.Timeo
 # %%
 def draw_lifecycle():
     """The states of a pool as boxes, the calls that move it along as arrows."""
-    figure, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    figure, ax = subplots(height=3)
     places = {"RUN": (0.1, 0.5), "CLOSE": (0.5, 0.85), "TERMINATE": (0.5, 0.15), "joined": (0.9, 0.5)}
     says = {"RUN": "accepts work", "CLOSE": "finishes its queue,\naccepts nothing",
             "TERMINATE": "workers stopped", "joined": "every worker\nhas exited"}
@@ -122,7 +122,7 @@ def draw_lifecycle():
                     arrowprops=dict(arrowstyle="->", patchA=boxes[start].get_bbox_patch(),
                                     patchB=boxes[end].get_bbox_patch()))
         (x0, y0), (x1, y1) = places[start], places[end]
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, call, ha="center", va="center", fontsize="small",
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2, call, ha="center", va="center",
                 color="crimson", bbox=dict(facecolor="white", edgecolor="none", pad=1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -169,11 +169,16 @@ print("results:", [ticket.get(timeout=1) for ticket in tickets])
 # ## 4. `terminate()` in the middle of work
 #
 # Now the abrupt way. Two quick tasks finish; four lengthy ones follow, of which two start
-# (one per worker) and two wait their turn. Then `terminate()`:
+# (one per worker) and two wait their turn. Then `terminate()`.
+#
+# The workers warm up on another function, `abs`. Had they warmed up on `slow(0)`, a task
+# done in under a millisecond, the pool would take `slow` for a quick function and line up
+# the next jobs of it behind one worker (which speeds up a `map` of many quick tasks),
+# and the lengthy tasks would queue on worker 0 while worker 1 sat idle.
 
 # %%
 pool = Pool(2)
-pool.map(slow, [0, 0], chunksize=1)  # wait until both workers are up
+pool.map(abs, [0, 0], chunksize=1)  # wait until both workers are up
 t0 = now()
 quick = [pool.apply_async(slow, (0.2, n)) for n in range(2)]
 lengthy = [pool.apply_async(slow, (2.0, n)) for n in range(2, 6)]
@@ -207,6 +212,9 @@ from collections import Counter
 
 print([outcome(ticket) for ticket in quick + lengthy])
 print("outcomes in the pool's records:", dict(sorted(Counter(r.outcome for r in records).items())))
+cut_short = [r for r in records if r.outcome == "terminated" and r.worker >= 0]
+print("tasks cut short:", len(cut_short), "- one on each worker:",
+      sorted(r.worker for r in cut_short) == [0, 1])
 
 # %% [markdown]
 # ## 5. A `with` block ends with `terminate()`
@@ -285,7 +293,7 @@ def timeout_against_task(timeout=0.2, duration=1.0):
             last_run["verdict"] = "timed out"
         ticket.get(timeout=duration + 10)  # collect it anyway, to draw the whole task
         records = pool.records(since=t0)
-    figure, ax = plt.subplots(figsize=(8, 2.4), layout="constrained")
+    figure, ax = subplots(height=2.4)
     plot_task_timeline(records, origin=t0, ax=ax, deadline=t0 + timeout,
                        title=f"a {duration:.2f} s task, a {timeout:.2f} s timeout: {last_run['verdict']}")
     ax.set_xlim(left=0)

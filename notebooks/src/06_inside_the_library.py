@@ -27,8 +27,8 @@
 # `show(function)` prints a function's source, exactly as it is in the library
 # (`inspect.getsource`). In Jupyter, `Pool??` shows a whole class the same way.
 # `sign_in_and_sleep` and `signed_in` are two small helpers for the experiments below;
-# they live in a module (`procsync_teach.course.exercises.inside`), not in this notebook, for a
-# reason that section 9 makes clear.
+# they live in a module (`procsync_teach.course.sign_in`), not in this notebook, for a reason
+# that section 9 makes clear.
 
 # %%
 import inspect
@@ -51,10 +51,9 @@ from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
     children_stderr,
-    sign_in_and_sleep,
-    signed_in,
 )
 from procsync_teach.course.plots import plot_task_timeline
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
 
 def show(function):
@@ -435,10 +434,42 @@ print("cloudpickle:", call_in_fresh_python(by_value))
 # cloudpickle is written in Python, and costs a few microseconds more per message than
 # the standard `pickle`, written in C. A map of thousands of tiny tasks feels that, so
 # the pool pickles everything with this function, which turns to cloudpickle only
-# when it must:
+# when it must, and back to a name when even cloudpickle cannot copy a thing (a function
+# that uses a thread lock): then a worker finds it by name, where `multiprocessing`'s
+# would, or says why it cannot:
 
 # %%
-show(procsync_teach.messages.dumps)
+show(procsync_teach.messages._pickle)
+
+# %% [markdown]
+# One more thing cloudpickle would do on its own: give each function it sends a private
+# copy of the globals it uses. Then an initializer that stores a value with `global`
+# would store it where no task looks. Our pool rebuilds the functions of your notebook in
+# the worker's own `__main__` instead, so that they share it, as in `multiprocessing`:
+
+# %%
+SHARED = None
+
+
+def remember(value):
+    global SHARED
+    SHARED = value
+
+
+def add_shared(i):
+    return SHARED + i
+
+
+with Pool(2, initializer=remember, initargs=(10,)) as pool:
+    print(pool.map(add_shared, range(3)))
+
+# %% [markdown]
+# The rule, from the docstring of `procsync_teach/messages.py`: a worker keeps the
+# variables it has (an initializer's, a task's, or the notebook's as the worker first got
+# them: a variable changed in the notebook later does not reach it, so pass values that
+# change as arguments), and takes a function you redefine in its new version. And the
+# pool pickles each function once, however many calls you make, so a large global costs
+# once per worker, not once per task.
 
 # %% [markdown]
 # ## Exercise 1: read the source
@@ -512,7 +543,8 @@ check_lost_task_error(lost_task_error)
 # - Our `Lock` is a file locked by the kernel, which frees it when its holder dies; it
 #   travels as a file name.
 # - `pickle` sends functions by name, which a spawned worker cannot resolve for a
-#   notebook function; cloudpickle sends them by value.
+#   notebook function; cloudpickle sends them by value. Our pool rebuilds them in the
+#   worker's `__main__`, where they share their globals, as in `multiprocessing`.
 #
 # Open `procsync_teach/pool.py` in an editor and read the rest: you know its plan now.
 #

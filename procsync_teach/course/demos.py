@@ -4,14 +4,18 @@
     python -m procsync_teach demo sync-async   # apply vs apply_async, map vs map_async
     python -m procsync_teach demo timeout      # get(timeout=...) gives up; the task goes on
     python -m procsync_teach demo crash        # a worker killed mid-task; the pool goes on
+    python -m procsync_teach demo lost-updates # a shared counter without and with a Lock
+    python -m procsync_teach demo deadlock     # two locks taken in opposite orders; the fix
 
-Each demo says what happens as it happens, then draws a timeline in the terminal: one
+Each demo says what happens as it happens, in sections (``--step`` waits for Enter before
+each, so a teacher can talk), and the pool demos draw a timeline in the terminal: one
 lane per worker, in the worker's colour from :mod:`procsync_teach.course.colours` (the colours
 of the notebooks' plots), built from ``pool.records()``. The demos use only the library's
 public interface, so each ``demo_*`` function reads like a notebook cell.
 
-The rest of the file is how a terminal is written to: :class:`Terminal` (colours, a
-progress bar that never mixes with the demo's lines) and :func:`draw_timeline`.
+The rest of the file is how a terminal is written to: :class:`Terminal` (colours, lines
+that fit the width, a progress bar that never mixes with the demo's lines) and
+:func:`draw_timeline`.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from ..capture import Capture, capture_output
+from ..capture import Capture, capture_output, natural_order
 from ..clock import now
 from ..context import get_context
 from ..errors import TimeoutError, WorkerDied
@@ -41,8 +45,11 @@ from ..pool import Pool
 from ..process import Process
 from ..trace import TaskRecord
 from .colours import colour_of
+from .running import run_to_the_end
+from .sign_in import sign_in_and_sleep, signed_in
 
 if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
     from multiprocessing.synchronize import Barrier
 
 #: Seconds to wait, beyond what the work should take, before deciding something is wrong.
@@ -123,17 +130,18 @@ def demo_garbled(options: Options, term: Terminal) -> int:
     """Several processes print word by word at once; then the same with a Lock."""
     lines = options.procs * options.tasks
     header(term, "garbled", f"{options.procs} processes print, word by word, at once", options)
-    term.say("Without a lock, each word goes to the shared screen the moment it is printed:")
+    term.section("1. Without a lock")
+    term.say("Each process prints one word at a time. Every word is recorded, with its writer,")
+    term.say("the moment it is printed; here is the screen they make, replayed in that order:")
     screen = run_printers(options, term, lock=None)
     show_screen(term, screen)
     term.say(f"whole lines: {whole_lines(screen)} of {lines}")
     term.say("Nothing was lost: each process's own writes, put back together, are whole:")
     for name in sorted(screen.writers(), key=process_number):
-        own = "".join(record.text for record in screen.records() if record.who == name)
-        own_lines = " / ".join(line.strip() for line in own.splitlines())
+        own_lines = " / ".join(line.strip() for line in screen.text_of(name).splitlines())
         term.say(f"  {term.paint(name, process_number(name))}: {own_lines}")
-    term.say()
-    term.say("With a procsync_teach.Lock, held for a whole line, no line is cut into:")
+    term.section("2. With a procsync_teach.Lock, held for a whole line")
+    term.say("No line is cut into:")
     screen = run_printers(options, term, lock=Lock())
     show_screen(term, screen)
     term.say(f"with a Lock: whole lines: {whole_lines(screen)} of {lines}")
@@ -172,23 +180,14 @@ def run_printers(options: Options, term: Terminal, lock: Lock | None) -> Capture
                     args=(n, options.tasks, options.duration, barrier, lock))
             for n in range(options.procs)
         ]
-        try:
-            with ctrl_c_for_this_process_only(options.start_method):
-                for process in processes:
-                    process.start()
-            for process in processes:
-                process.join(timeout=expected + SPARE_SECONDS)
-        finally:  # after Ctrl-C or a timeout, leave no process behind
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
-                    process.join(timeout=1)
+        run_to_the_end(processes, expected + SPARE_SECONDS,
+                       starting=ctrl_c_for_this_process_only(options.start_method))
     return screen
 
 
 def process_number(name: str) -> int:
     """3 for "P3": the number of a printing process is also its colour."""
-    return int(name[1:]) if name[1:].isdigit() else 0
+    return natural_order(name)[1]
 
 
 def show_screen(term: Terminal, screen: Capture) -> None:
@@ -196,7 +195,9 @@ def show_screen(term: Terminal, screen: Capture) -> None:
     text = "".join(term.paint(record.text, process_number(record.who))
                    for record in screen.records())
     for line in text.splitlines():
-        term.say(f"  {term.glyph('edge')} {line}".rstrip())
+        # A line too long for the terminal goes on in the next row, inside the frame.
+        for row in fit(line, term.columns - 4, hanging=""):
+            term.say(f"  {term.glyph('edge')} {row}".rstrip())
 
 
 def whole_lines(screen: Capture) -> int:
@@ -220,8 +221,7 @@ def demo_sync_async(options: Options, term: Terminal) -> int:
     with start_pool(options.procs, options) as pool:
         warm_up(pool, options.procs, term)
 
-        term.say()
-        term.say(term.bold("1. apply: the caller waits for each result"))
+        term.section("1. apply: the caller waits for each result")
         start, caller = now(), []
         with term.progress("apply", n * seconds):
             for i in range(n):
@@ -235,7 +235,7 @@ def demo_sync_async(options: Options, term: Terminal) -> int:
         term.say(f"  {n} calls took {now() - start:.2f} s; one worker at a time was busy")
         draw_pool_timeline(term, pool, options.procs, start, scale, caller)
 
-        term.say(term.bold("2. apply_async: the caller gets a ticket at once"))
+        term.section("2. apply_async: the caller gets a ticket at once")
         start = now()
         results = [pool.apply_async(task, (i,)) for i in range(n)]
         submitted = now()
@@ -250,7 +250,7 @@ def demo_sync_async(options: Options, term: Terminal) -> int:
                  f"{now() - start:.2f} s after the first call")
         draw_pool_timeline(term, pool, options.procs, start, scale, caller)
 
-        term.say(term.bold("3. map: one call, which waits for the whole list"))
+        term.section("3. map: one call, which waits for the whole list")
         start = now()
         with term.progress("map", seconds * n / options.procs):
             values = pool.map(task, range(n))  # no timeout either, as for apply
@@ -258,7 +258,7 @@ def demo_sync_async(options: Options, term: Terminal) -> int:
                  f"{now() - start:.2f} s: the caller was blocked")
         draw_pool_timeline(term, pool, options.procs, start, scale, [Span(start, now(), "waiting")])
 
-        term.say(term.bold("4. map_async: one call, which returns at once"))
+        term.section("4. map_async: one call, which returns at once")
         start = now()
         result = pool.map_async(task, range(n))
         submitted = now()
@@ -271,8 +271,9 @@ def demo_sync_async(options: Options, term: Terminal) -> int:
         caller.append(Span(waited, now(), "waiting"))
         term.say(f"  then get(timeout=...): {values}, {now() - start:.2f} s after the call")
         draw_pool_timeline(term, pool, options.procs, start, scale, caller)
-    term.say("apply and map block until the work is done; apply_async and map_async return an")
-    term.say("AsyncResult at once, and get(timeout=...) collects the result when the caller wants.")
+    term.say("apply and map block until the work is done; apply_async and map_async")
+    term.say("return an AsyncResult at once, and get(timeout=...) collects the result")
+    term.say("when the caller wants it.")
     return 0
 
 
@@ -300,6 +301,7 @@ def demo_timeout(options: Options, term: Terminal) -> int:
            options)
     with start_pool(1, options) as pool:
         warm_up(pool, 1, term)
+        term.section("1. Asking for the result, a little at a time")
         start, caller = now(), []
         result = pool.apply_async(slow_square, (7, seconds))
         term.say(f"  apply_async(slow_square, (7, {seconds:g})) returned at once")
@@ -320,6 +322,7 @@ def demo_timeout(options: Options, term: Terminal) -> int:
                 break
     term.say(f"  try {attempt}: get(timeout={patience:g}) collected {value}, "
              f"{now() - start:.2f} s after the call")
+    term.section("2. The timeline: the caller gave up, the worker did not")
     term.say("The worker ran the task to its end: a timeout limits the wait, not the work.")
     draw_timeline(term, {"caller": caller, **task_lanes(pool.records(since=start), 1)},
                   start, seconds * 1.15 + 0.05)
@@ -340,10 +343,16 @@ def demo_crash(options: Options, term: Terminal) -> int:
     with tempfile.TemporaryDirectory(prefix="procsync-demo-") as folder, \
             start_pool(options.procs, options) as pool:
         warm_up(pool, options.procs, term)
+        warm_up_tasks = {1: "task 0 was", 2: "tasks 0 and 1 were"}.get(
+            options.procs, f"tasks 0 to {options.procs - 1} were")
+        term.say(f"  ({warm_up_tasks} the warm-up: one trivial task per worker, so that "
+                 "starting the workers counts in no timing. The task that gets killed is "
+                 f"task {options.procs}.)")
+        term.section("1. A worker dies in the middle of a task")
         start = now()
-        pid_file = os.path.join(folder, "victim.pid")
-        victim = pool.apply_async(write_pid_then_sleep, (pid_file, options.duration))
-        pid = wait_for_pid(pid_file, term)
+        victim = pool.apply_async(sign_in_and_sleep, (folder, options.duration))
+        with term.progress("waiting for the task to start", 0.2):
+            [pid] = signed_in(folder, timeout=SPARE_SECONDS)
         term.say(f"  the task is running in the worker process with pid {pid}")
         time.sleep(min(0.1, options.duration / 4))  # let it run a moment: it dies mid-task
         os.kill(pid, signal.SIGKILL)
@@ -358,6 +367,7 @@ def demo_crash(options: Options, term: Terminal) -> int:
         else:
             term.error("the task finished: the kill came too late; try a longer --duration")
             return 1
+        term.section("2. The pool goes on")
         after = pool.map_async(partial(slow_square, seconds=0.05), range(options.tasks))
         with term.progress("map", 0.05 * options.tasks / options.procs):
             values = after.get(timeout=SPARE_SECONDS)
@@ -373,25 +383,127 @@ def demo_crash(options: Options, term: Terminal) -> int:
     return 0
 
 
-def write_pid_then_sleep(path: str, seconds: float) -> str:
-    """The task that gets killed: it says which process runs it, then works a while."""
-    with open(path + ".tmp", "w") as file:
-        file.write(str(os.getpid()))
-    os.replace(path + ".tmp", path)  # the reader sees the whole pid or nothing
-    time.sleep(seconds)
-    return "finished"
+# lost-updates ---------------------------------------------------------------------------
 
 
-def wait_for_pid(path: str, term: Terminal) -> int:
-    """Wait for the task to write its worker's pid, then return it."""
-    deadline = now() + SPARE_SECONDS
-    with term.progress("waiting for the task to start", 0.2):
-        while not os.path.exists(path):
-            if now() > deadline:
-                raise RuntimeError(f"the task did not start within {SPARE_SECONDS:g} s")
-            time.sleep(0.005)
-    with open(path) as file:
-        return int(file.read())
+def demo_lost_updates(options: Options, term: Terminal) -> int:
+    """Processes add 1 to a shared counter: without a lock updates are lost; with one, none."""
+    procs, times = options.procs, options.tasks
+    expected = procs * times
+    header(term, "lost-updates", f"{procs} processes, one counter, {times} additions each",
+           options)
+    term.section("1. Without a lock")
+    term.say(f"Adding 1 takes three steps: read, think for {milliseconds(options.duration)}, "
+             "write back one more.")
+    term.say("Meanwhile another process may read the same old value.")
+    got, unlocked = count_together(options, term, lock=None)
+    if got is None:
+        return 1
+    term.say(f"  expected {expected}, got {got}: {expected - got} updates lost")
+    term.say("  Two processes that read the same value write back the same number: one of")
+    term.say("  the two additions is lost.")
+    term.section("2. With a procsync_teach.Lock around the three steps")
+    got, locked = count_together(options, term, lock=Lock())
+    if got is None:
+        return 1
+    term.say(f"  expected {expected}, got {got}: {expected - got} updates lost")
+    term.say(f"  It took {locked:.2f} s instead of {unlocked:.2f} s: inside the lock,")
+    term.say("  the processes take turns. Hold a lock only for the steps that need it.")
+    return 0
+
+
+def add_up(counter: Synchronized, lock: Lock | None, times: int, pause: float,
+           barrier: Barrier) -> None:
+    """In a child: add 1 to ``counter`` ``times`` times, in three steps (under ``lock``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (Windows too)
+    barrier.wait(timeout=SPARE_SECONDS)  # all start together, however slow their start-up
+    for _ in range(times):
+        with lock or nullcontext():
+            value = counter.value  # 1. read
+            time.sleep(pause)  # 2. think: another process may read the same value now
+            counter.value = value + 1  # 3. write back
+
+
+def count_together(options: Options, term: Terminal,
+                   lock: Lock | None) -> tuple[int | None, float]:
+    """Run the adding processes together; return the counter (None if stuck) and the time."""
+    context = get_context(options.start_method)
+    counter = context.Value("i", 0, lock=False)  # a bare integer in shared memory
+    barrier = context.Barrier(options.procs + 1)  # the processes, and this one's clock
+    processes = [Process(target=add_up, context=context,
+                         args=(counter, lock, options.tasks, options.duration, barrier))
+                 for _ in range(options.procs)]
+    expected = 0.3 + options.duration * options.tasks * (options.procs if lock else 1)
+    went: list[float] = []
+
+    def set_off() -> None:
+        barrier.wait(SPARE_SECONDS)  # every process is ready: they all go now
+        went.append(now())
+
+    with term.progress("counting", expected):
+        stuck = run_to_the_end(processes, expected + SPARE_SECONDS, after_start=set_off,
+                               starting=ctrl_c_for_this_process_only(options.start_method))
+    if stuck:
+        term.error(f"{len(stuck)} processes did not finish in time; the machine is very busy")
+        return None, 0.0
+    return counter.value, now() - went[0]
+
+
+# deadlock -------------------------------------------------------------------------------
+
+
+def demo_deadlock(options: Options, term: Terminal) -> int:
+    """Two processes take two locks in opposite orders and wait for ever; then the fix."""
+    patience = options.duration
+    header(term, "deadlock", "two processes, two locks", options)
+    term.section("1. P0 takes lock A then lock B; P1 takes lock B then lock A")
+    term.say(f"Each waits for its second lock at most {patience:g} s, so that the demo ends:")
+    screen = run_lockers(options, term, same_order=False)
+    show_screen(term, screen)
+    term.say("Each holds the lock the other waits for: without the timeout, both would wait")
+    term.say("for ever. That is a deadlock.")
+    term.section("2. The fix: both take lock A first, then lock B")
+    screen = run_lockers(options, term, same_order=True)
+    show_screen(term, screen)
+    finished = sum("released both" in line for line in screen.lines())
+    term.say(f"both finished: {finished == 2}. Whoever gets A first gets B too; the other")
+    term.say("waits for A, holding nothing. Take locks in the same order everywhere.")
+    return 0 if finished == 2 else 1
+
+
+def take_two(n: int, first: Lock, second: Lock, names: str, patience: float,
+             both_hold_one: Barrier | None) -> None:
+    """In a child: take ``first`` then ``second``, waiting ``patience`` s at most for it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (Windows too)
+    with first:
+        print(f"P{n}: took lock {names[0]}", flush=True)
+        if both_hold_one is not None:
+            both_hold_one.wait(timeout=SPARE_SECONDS)  # so that the deadlock always happens
+        print(f"P{n}: waiting for lock {names[1]}", flush=True)
+        if not second.acquire(timeout=patience):
+            print(f"P{n}: gave up on lock {names[1]} after {patience:g} s, still holding "
+                  f"{names[0]}", flush=True)
+            if both_hold_one is not None:  # neither lets go before both gave up
+                both_hold_one.wait(timeout=SPARE_SECONDS)
+            return
+        time.sleep(0.05)  # a moment's work with both locks
+        second.release()
+    print(f"P{n}: did its work and released both", flush=True)
+
+
+def run_lockers(options: Options, term: Terminal, same_order: bool) -> Capture:
+    """Run P0 and P1 with locks A and B (P1's in the opposite order unless ``same_order``)."""
+    context = get_context(options.start_method)
+    a, b = Lock(), Lock()
+    barrier = None if same_order else context.Barrier(2)
+    orders = [(a, b, "AB"), (a, b, "AB") if same_order else (b, a, "BA")]
+    with term.progress("running", options.duration + 0.5), capture_output() as screen:
+        processes = [Process(target=take_two, name=f"P{n}", context=context,
+                             args=(n, first, second, names, options.duration, barrier))
+                     for n, (first, second, names) in enumerate(orders)]
+        run_to_the_end(processes, options.duration + SPARE_SECONDS,
+                       starting=ctrl_c_for_this_process_only(options.start_method))
+    return screen
 
 
 # the list of demos ----------------------------------------------------------------------
@@ -422,20 +534,35 @@ DEMOS: dict[str, Demo] = {
         "a worker killed with SIGKILL mid-task: WorkerDied at once, the pool goes on (not Windows)",
         demo_crash, {"procs": 2, "tasks": 4, "duration": 3.0},
     ),
+    "lost-updates": Demo(
+        "processes add 1 to a shared counter: updates lost without a lock, none with one",
+        demo_lost_updates, {"procs": 4, "tasks": 20, "duration": 0.002},
+    ),
+    "deadlock": Demo(
+        "two processes take two locks in opposite orders and wait for each other; the fix",
+        demo_deadlock, {"duration": 1.0},
+    ),
 }
 
 #: What each option means to the demos that read it, for --help.
 OPTION_MEANINGS = {
-    "procs": "garbled: printing processes; sync-async, crash: workers",
-    "tasks": "garbled: lines per process; sync-async: tasks; crash: tasks after the crash",
+    "procs": "garbled: printing processes; sync-async, crash: workers; lost-updates: "
+             "processes adding",
+    "tasks": "garbled: lines per process; sync-async: tasks; crash: tasks after the crash; "
+             "lost-updates: additions per process",
     "duration": "garbled: pause after each word; sync-async, timeout: a task's length; "
-                "crash: the length of the task that gets killed",
+                "crash: the length of the task that gets killed; lost-updates: the pause "
+                "between read and write; deadlock: how long each waits for its second lock",
 }
 
 
-def run(name: str, options: Options, colour: bool | None = None) -> int:
-    """Run the demo called ``name``; return the exit code. ``colour=None`` decides by itself."""
-    return DEMOS[name].run(options, Terminal.for_streams(colour))
+def run(name: str, options: Options, colour: bool | None = None, step: bool = False) -> int:
+    """Run the demo called ``name``; return the exit code.
+
+    ``colour=None`` decides by itself; ``step`` waits for Enter (on stdin) between sections.
+    """
+    return DEMOS[name].run(options, Terminal.for_streams(colour, step_input=sys.stdin if step
+                                                         else None))
 
 
 # -- the terminal ------------------------------------------------------------------------
@@ -460,8 +587,10 @@ class Terminal:
     """
 
     def __init__(self, out: TextIO, err: TextIO, colour: bool, truecolor: bool,
-                 progress: bool, blocks: bool, columns: int):
+                 progress: bool, blocks: bool, columns: int, step_input: TextIO | None = None):
         self._out, self._err = out, err
+        self._step_input = step_input  # where Enter is read in --step mode; None: no waiting
+        self._sections = 0
         self._colour, self._truecolor = colour, truecolor
         self._progress = progress
         self._glyphs = GLYPHS if blocks else ASCII_GLYPHS
@@ -471,22 +600,35 @@ class Terminal:
 
     @classmethod
     def for_streams(cls, colour: bool | None = None, out: TextIO | None = None,
-                    err: TextIO | None = None) -> Terminal:
+                    err: TextIO | None = None, step_input: TextIO | None = None) -> Terminal:
         """A Terminal on stdout and stderr; colour and the bar only where a person looks."""
         out, err = out or sys.stdout, err or sys.stderr
         if colour is None:
             colour = wants_colour(out)
         return cls(out, err, colour,
                    truecolor=os.environ.get("COLORTERM", "") in ("truecolor", "24bit"),
-                   progress=err.isatty(), blocks=can_encode(out, "".join(GLYPHS.values())),
-                   columns=shutil.get_terminal_size((80, 24)).columns)
+                   progress=wants_colour(err, no_color_too=False),
+                   blocks=can_encode(out, "".join(GLYPHS.values())),
+                   columns=shutil.get_terminal_size((80, 24)).columns, step_input=step_input)
 
     def say(self, text: str = "") -> None:
-        """Print a line of the demo."""
+        """Print a line of the demo, cut at spaces into rows that fit the terminal's width."""
         with self._screen:
             self._wipe_bar()
-            self._out.write(text + "\n")
+            for line in text.split("\n"):
+                for row in fit(line, self.columns):
+                    self._out.write(row + "\n")
             self._out.flush()
+
+    def section(self, title: str) -> None:
+        """Start a section of the demo; in --step mode, first wait until Enter is pressed."""
+        if self._step_input is not None and self._sections:
+            self.say(f"  {self.glyph('edge')} press Enter for: {title}")
+            # At the end of the input nobody can press Enter any more: go on.
+            self._step_input.readline()
+        self._sections += 1
+        self.say()
+        self.say(self.bold(title))
 
     def error(self, text: str) -> None:
         """Say on stderr why the demo cannot go on."""
@@ -557,11 +699,56 @@ class Terminal:
 RESET = "\x1b[0m"
 
 
-def wants_colour(stream: TextIO) -> bool:
-    """Colour only for a person at a terminal, unless NO_COLOR (no-color.org) says no."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+def wants_colour(stream: TextIO, no_color_too: bool = True) -> bool:
+    """Colour (or a progress bar: the same escape codes) only for a person at a terminal
+    that shows them, unless NO_COLOR (no-color.org) says no to colour."""
+    if (no_color_too and os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb":
         return False
-    return stream.isatty()
+    return stream.isatty() and (sys.platform != "win32" or windows_console_takes_ansi(stream))
+
+
+def windows_console_takes_ansi(stream: TextIO) -> bool:
+    """Ask a Windows console to read escape codes ("virtual terminal" mode, Windows 10 and
+    later); False where it cannot, and the demo then draws without colour."""
+    enable_virtual_terminal_processing = 0x0004
+    try:
+        import ctypes
+        import msvcrt
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined]
+        mode = ctypes.c_uint32()
+        return bool(kernel32.GetConsoleMode(handle, ctypes.byref(mode))
+                    and kernel32.SetConsoleMode(handle, mode.value
+                                                | enable_virtual_terminal_processing))
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+
+
+_ESCAPE_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def visible_width(text: str) -> int:
+    """How many columns ``text`` takes on screen: its escape codes take none."""
+    return len(_ESCAPE_CODE.sub("", text))
+
+
+def fit(line: str, columns: int, hanging: str = "    ") -> list[str]:
+    """``line`` as rows of at most ``columns`` columns, cut at spaces (never inside a word),
+    the rows after the first indented as the first, plus ``hanging``."""
+    if visible_width(line) <= columns:
+        return [line]
+    body = line.lstrip(" ")
+    row = " " * (len(line) - len(body))
+    more = row + hanging
+    rows = []
+    for word in body.split(" "):
+        if row.strip() and visible_width(f"{row} {word}") > columns:
+            rows.append(row)
+            row = more + word
+        else:
+            row = f"{row} {word}" if row.strip() else row + word
+    return [*rows, row]
 
 
 def can_encode(stream: TextIO, text: str) -> bool:
@@ -574,7 +761,7 @@ def can_encode(stream: TextIO, text: str) -> bool:
 
 
 def ansi_colour(hex_colour: str, truecolor: bool = False) -> str:
-    """The escape sequence that turns text ``hex_colour`` ("#1f77b4"): exact in a terminal
+    """The escape sequence that turns text ``hex_colour`` ("#0072b2"): exact in a terminal
     with 24-bit colour, else the nearest of the 256 colours every modern terminal has."""
     red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     if truecolor:

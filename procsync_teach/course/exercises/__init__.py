@@ -11,6 +11,7 @@ The checks live in one module per notebook (``garbled``, ``locks``, ``pools``, .
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 
@@ -67,6 +68,22 @@ def letters(answer: object) -> set[str] | None:
         return {str(letter).strip().upper() for letter in answer}
     except TypeError:
         return None
+
+
+def not_a_choice(answer: object, offered: Iterable[str], things: str) -> Verdict | None:
+    """The verdict for an answer that should be a set of the ``offered`` letters and is not
+    one yet, or None if it is one. ``things`` names what the letters stand for: "scripts"."""
+    if answer is Ellipsis:
+        return not_done()
+    chosen = letters(answer)
+    if chosen is None:
+        return hint('answer with a set of letters, such as {"A", "C"}.')
+    unknown = sorted(chosen - set(offered))
+    if unknown:
+        *others, last = sorted(offered)
+        return hint(f"there are only {things} {', '.join(others)} and {last}, "
+                    f"not {', '.join(unknown)}.")
+    return None
 
 
 def check_choices(choices: object, right: dict[str, str], why: dict[str, str],

@@ -15,7 +15,8 @@ from ...capture import Capture, capture_output
 from ...clock import now
 from ...lock import Lock, LockHold
 from ...process import Process
-from . import Verdict, correct, hint, letters, not_a_function, not_done
+from ..running import run_to_the_end
+from . import Verdict, correct, hint, letters, not_a_choice, not_a_function, not_done
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -71,14 +72,7 @@ def _run_reporters(print_report: Callable, lock: Lock) -> tuple[Capture, list, l
             Process(target=print_report, args=(n, lock, start_at), name=f"P{n}")
             for n in range(REPORTERS)
         ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(_JOIN_TIMEOUT)
-        stuck = [p for p in processes if p.is_alive()]
-        for process in stuck:
-            process.kill()
-            process.join(_JOIN_TIMEOUT)
+        stuck = run_to_the_end(processes, _JOIN_TIMEOUT)
     return screen, processes, stuck
 
 
@@ -116,8 +110,7 @@ def _own_lines(screen: Capture, name: str) -> list[str]:
     (Counting words on the shared screen would not do: two words written back to back
     by two processes glue into one, such as "ReportReport".)
     """
-    own = "".join(record.text for record in screen.records() if record.who == name)
-    return [line.strip() for line in own.splitlines()]
+    return [line.strip() for line in screen.text_of(name).splitlines()]
 
 
 def _hold_at(time: float, holds: list[LockHold]) -> int | None:
@@ -149,14 +142,9 @@ def check_possible_outputs(answer: Iterable[str]) -> Verdict:
     Args:
         answer: the letters of every possible screen, e.g. ``{"A", "C"}``.
     """
-    if answer is Ellipsis:
-        return not_done()
+    if (verdict := not_a_choice(answer, SCREENS, "screens")) is not None:
+        return verdict
     chosen = letters(answer)
-    if chosen is None:
-        return hint('give a set of letters, such as {"A", "C"}.')
-    unknown = chosen - set(SCREENS)
-    if unknown:
-        return hint(f"choose among A, B, C and D (not {', '.join(sorted(unknown))}).")
     if "C" in chosen:
         return hint(
             "in C, words of two lines are mixed. While one process holds the lock, no other "

@@ -6,15 +6,9 @@ The checks:
 * :func:`check_lost_task_error`: the learner's experiment that kills the worker running a
   task and reports what ``get()`` raised.
 
-The helpers are the notebook's experiments' moving parts. They live here, in an importable
-module, and not in the notebook, because the notebook gives them to ``multiprocessing.Pool``
-too, and that pool sends functions by name: under spawn and forkserver its workers can only
-run functions they can import.
-
-* :func:`sign_in_and_sleep` is a task that writes its worker's pid into a folder, then
-  sleeps: the parent learns which process runs it, and knows it has started.
-* :func:`signed_in` waits for those pids.
-* :func:`children_stderr` catches what child processes write to their standard error.
+And :func:`children_stderr`, which catches what child processes write to their standard
+error during the notebook's experiments. Their task is
+:func:`procsync_teach.course.sign_in.sign_in_and_sleep`.
 """
 
 from __future__ import annotations
@@ -28,40 +22,10 @@ from contextlib import contextmanager
 
 from ...errors import WorkerDied
 from ...pool import Pool
+from ...tempfiles import O_BINARY
 from . import Verdict, correct, hint, method_name, not_done
 
 # -- helpers for the experiments --------------------------------------------------------
-
-
-def sign_in_and_sleep(folder: str, seconds: float) -> int:
-    """A task: write this worker's pid into ``folder``, sleep ``seconds``, return the pid.
-
-    Each worker signs in with a file named after its pid, written whole (first under a
-    hidden name, then renamed), so :func:`signed_in` never reads half a number.
-    """
-    pid = os.getpid()
-    hidden = os.path.join(folder, f".{pid}")
-    with open(hidden, "w") as file:
-        file.write(str(pid))
-    os.replace(hidden, os.path.join(folder, str(pid)))
-    time.sleep(seconds)
-    return pid
-
-
-def signed_in(folder: str, count: int = 1, timeout: float = 10.0) -> list[int]:
-    """Wait until ``count`` tasks have signed in to ``folder``; return their pids, sorted.
-
-    Raises:
-        TimeoutError: fewer than ``count`` signed in within ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = sorted(int(name) for name in os.listdir(folder) if name.isdigit())
-        if len(pids) >= count:
-            return pids
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(pids)} of {count} tasks signed in within {timeout} s")
-        time.sleep(0.01)
 
 
 class StderrLines:
@@ -112,7 +76,7 @@ def children_stderr() -> Iterator[StderrLines]:
     os.close(fd)
     caught = StderrLines(path)
     # Appending: each child's write lands at the end, whoever wrote last.
-    children_end = os.open(path, os.O_WRONLY | os.O_APPEND)
+    children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:

@@ -24,17 +24,16 @@ from __future__ import annotations
 import dis
 import functools
 import os
-import shutil
-import struct
-import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ... import Lock, LockHold, Process, get_context, now
 from ...capture import capture_output
+from ...lock import new_hold_record, read_holds, record_hold
+from ...tempfiles import new_folder, remove, remove_when_dropped
+from ..running import run_to_the_end
 from . import Verdict, correct, hint, not_done
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together
@@ -49,9 +48,9 @@ class PretendLock:
     """Looks like a traced ``Lock`` and records its "holds", but keeps nobody out.
 
     ``with pretend:`` never waits: every process walks straight in. On the way out it
-    appends one record (process id, entered, left) to a file, as ``Lock(trace=True)`` does,
-    and :meth:`holds` reads them back as :class:`~procsync_teach.LockHold` tuples. Drawn
-    next to a real lock's holds, the overlaps show what a lock prevents.
+    records the hold (process id, entered, left) as ``Lock(trace=True)`` does, with the
+    same code, and :meth:`holds` reads them back as :class:`~procsync_teach.LockHold`
+    tuples. Drawn next to a real lock's holds, the overlaps show what a lock prevents.
 
     It lives in a module, not in the notebook, because it travels to other processes as a
     ``Process`` argument, and arguments are sent the standard way: by the *name* of their
@@ -59,10 +58,8 @@ class PretendLock:
     """
 
     def __init__(self) -> None:
-        fd, self._path = tempfile.mkstemp(prefix="procsync-pretend-", suffix=".trace")
-        os.close(fd)
-        # Only the creator removes the file, when its PretendLock is dropped or it exits.
-        weakref.finalize(self, _remove_file, os.getpid(), self._path)
+        self._path = new_hold_record()
+        remove_when_dropped(self, self._path)
         self._entered = 0.0
 
     def __repr__(self) -> str:
@@ -75,12 +72,7 @@ class PretendLock:
 
     def release(self) -> None:
         """Record the hold that ends now."""
-        record = _HOLD_RECORD.pack(os.getpid(), self._entered, now())
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, record)  # one small append: records of processes never mix
-        finally:
-            os.close(fd)
+        record_hold(self._path, self._entered, now())
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -90,21 +82,7 @@ class PretendLock:
 
     def holds(self) -> list[LockHold]:
         """Every recorded hold, by any process, oldest first."""
-        with open(self._path, "rb") as file:
-            data = file.read()
-        holds = [LockHold(*fields) for fields in _HOLD_RECORD.iter_unpack(data)]
-        return sorted(holds, key=lambda hold: hold.acquired)
-
-
-_HOLD_RECORD = struct.Struct("<qdd")  # pid, entered, left: 24 bytes a hold
-
-
-def _remove_file(creator_pid: int, path: str) -> None:
-    if os.getpid() == creator_pid:  # a forked copy must not remove the creator's file
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        return read_holds(self._path)
 
 
 class SlowCounter:
@@ -266,7 +244,7 @@ def _run_together(
     """
     context = get_context()
     start = context.Barrier(len(calls) + 1)
-    reports = tempfile.mkdtemp(prefix="procsync-check-")
+    reports = new_folder("check-")
     target = functools.partial(_start_then_call, function)
     try:
         with capture_output():
@@ -274,24 +252,17 @@ def _run_together(
                 Process(target=target, args=(start, os.path.join(reports, str(index)), *args))
                 for index, args in enumerate(calls)
             ]
-            for process in processes:
-                process.start()
-            started = True
-            try:
-                start.wait(START_WAIT)  # returns once every process is ready to go
-            except threading.BrokenBarrierError:
-                started = False
-            try:
-                deadline = now() + STUCK_AFTER
-                for process in processes:
-                    process.join(max(deadline - now(), 0.0))
-            finally:
-                stuck = [process for process in processes if process.is_alive()]
-                for process in stuck:
-                    process.kill()
-                for process in processes:
-                    process.join(START_WAIT)
-        if not started:
+            ready = []
+
+            def release_them() -> None:
+                try:
+                    start.wait(START_WAIT)  # returns once every process is ready to go
+                    ready.append(True)
+                except threading.BrokenBarrierError:
+                    pass
+
+            stuck = run_to_the_end(processes, STUCK_AFTER, after_start=release_them)
+        if not ready:
             return hint(
                 f"the processes were not ready after {START_WAIT:g} seconds; the machine "
                 "is very busy. Run the check again."
@@ -304,7 +275,7 @@ def _run_together(
                 error = file.read()
             return hint(f"your function raised {error}. Run it once by hand to see the line.")
     finally:
-        shutil.rmtree(reports, ignore_errors=True)
+        remove(reports)
     if stuck:
         return hint(
             f"{len(stuck)} of {len(calls)} processes were still waiting after "

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ...errors import PoolTerminated
-from . import Verdict, correct, hint, letters, not_done
+from . import Verdict, correct, hint, letters, not_a_choice, not_done
 
 # -- running a script in a process of its own ---------------------------------------------
 
@@ -77,7 +77,8 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
         # Files, not pipes: a pipe stays open as long as any process the script started
         # holds it, and reading it to the end would wait for them all.
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with stdout_path.open("w") as stdout, stderr_path.open("w") as stderr:
+        with (stdout_path.open("w", encoding="utf-8") as stdout,
+              stderr_path.open("w", encoding="utf-8") as stderr):
             process = subprocess.Popen(command, cwd=folder, env=environment,
                                        stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                        start_new_session=True)
@@ -145,14 +146,9 @@ _WHY = {
 def check_needs_guard(answer: set[str]) -> Verdict:
     """Check your set of the scripts (``"A"`` to ``"D"``) that fail under spawn for lack
     of an ``if __name__ == "__main__":`` guard."""
-    if answer is ...:
-        return not_done()
+    if (verdict := not_a_choice(answer, _WHY, "scripts")) is not None:
+        return verdict
     chosen = letters(answer)
-    if chosen is None:
-        return hint('answer with a set of letters, for example {"A", "C"}.')
-    unknown = chosen - set(_WHY)
-    if unknown:
-        return hint(f"there are only scripts A, B, C and D, not {', '.join(sorted(unknown))}.")
     extra = sorted(chosen - NEED_GUARD)
     if extra:
         return hint(f"{_WHY[extra[0]]}: a child can import it safely.")
