@@ -30,6 +30,7 @@
 import functools
 import itertools
 import time
+import uuid
 from collections import Counter
 
 import matplotlib.pyplot as plt
@@ -176,15 +177,15 @@ check_results_or_errors(results_or_errors)
 #
 # `map` hands you every result at once, when the last one is in. `imap` returns an iterator
 # at once, and each step of the loop waits only for the *next* result. With eight naps of
-# 0.1 seconds on two workers the whole map takes about 0.4 seconds, but the first result is
-# there after 0.1. We note when each result reached the loop.
+# 0.2 seconds on two workers the whole map takes about 0.8 seconds, but the first result is
+# there after 0.2. We note when each result reached the loop.
 
 # %%
 with Pool(2) as pool:
     pool.map(nap, [0] * 2, chunksize=1)  # both workers up before we time
     start = now()
     arrived = []
-    results = pool.imap(nap, [0.1] * 8)
+    results = pool.imap(nap, [0.2] * 8)
     for _ in range(8):
         results.next(timeout=5)  # next() with a timeout: a lost task cannot freeze the loop
         arrived.append(now())
@@ -200,7 +201,7 @@ plt.show()
 
 # %% [markdown]
 # The bars are the eight naps, four per worker, end to end. Each dotted line marks results
-# reaching the loop as a nap ends, the first after 0.1 seconds, long before the last bar
+# reaching the loop as a nap ends, the first after 0.2 seconds, long before the last bar
 # ends: the loop could show, save or send the first results while the workers were still
 # busy with the rest. That is what the plot claims; the measurements say:
 
@@ -218,7 +219,7 @@ print("the first result came before half the work was done:",
 # once:
 
 # %%
-naps = [0.45, 0.0, 0.3, 0.15]
+naps = [0.6, 0.0, 0.4, 0.2]
 with Pool(4) as pool:
     pool.map(nap, [0.05] * 4, chunksize=1)  # all four workers up before we start
     in_order = list(pool.imap(nap, naps))
@@ -293,37 +294,59 @@ print("the same as a loop:", [power(*pair) for pair in pairs])
 # `initializer` runs once in each worker as it starts, before its first task:
 # `Pool(2, initializer=f, initargs=(...))`.
 #
-# The initializer keeps what it built in a global variable of its module, where the tasks
-# find it. So both must live in the same module: here the course's `tasks` module, where
-# `open_resource(seconds)` builds a resource (a pause, then a new name) and
-# `use_resource(x)` returns the name of the one its worker holds. (A global set by a
-# function defined in a notebook cell would not reach a task defined in another: the
-# course's Pool sends each such function with its own copy of the globals it uses.)
-#
-# Twenty tasks, each needing a resource that takes 50 ms to build, once with an initializer
-# and once building it inside each task:
+# The initializer keeps what it built in a global variable of the worker, where the tasks
+# that worker runs later find it. Below, `build_resource` stands for the expensive part (a
+# pause, then a name no other resource has), `open_resource` is the initializer, and
+# `use_resource` a task that returns the name of the resource its worker holds. (With
+# `multiprocessing.Pool` under spawn or forkserver, these three would go in a module, for
+# the workers to import; the course's Pool takes them from the notebook.)
 
 # %%
-BUILD = 0.05
+resource = None  # in each worker: the resource its initializer built
+
+
+def build_resource(seconds):
+    time.sleep(seconds)  # stands for loading a model, opening a connection...
+    return uuid.uuid4().hex  # a name no other resource has
+
+
+def open_resource(seconds):
+    global resource
+    resource = build_resource(seconds)
+
+
+def use_resource(x):
+    return resource
+
+
+def build_and_use(x, seconds):
+    return build_resource(seconds)
+
+# %% [markdown]
+# Twenty tasks, each needing a resource that takes 0.1 seconds to build, once building it
+# inside each task and once with an initializer. Each time counts from the creation of the
+# pool, since the initializer runs as each worker starts:
+
+# %%
+BUILD = 0.1
+start = now()
 with Pool(2) as pool:
-    start = now()
-    built_per_task = pool.map(functools.partial(tasks.build_and_use, seconds=BUILD), range(20),
+    built_per_task = pool.map(functools.partial(build_and_use, seconds=BUILD), range(20),
                               chunksize=1)
     per_task_seconds = now() - start
 
-with Pool(2, initializer=tasks.open_resource, initargs=(BUILD,)) as pool:
-    start = now()
-    used = pool.map(tasks.use_resource, range(20), chunksize=1)
+start = now()
+with Pool(2, initializer=open_resource, initargs=(BUILD,)) as pool:
+    used = pool.map(use_resource, range(20), chunksize=1)
     initializer_seconds = now() - start
 
 print("building in each task: resources built for 20 tasks:", len(set(built_per_task)))
-print("with an initializer: resources used by 20 tasks, at most one per worker:",
-      len(set(used)) <= 2)
+print("with an initializer: every task found one:", None not in used)
+print("  and at most one was built per worker:", len(set(used)) <= 2)
 print("the initializer was faster:", initializer_seconds < per_task_seconds)
 
 # %% [markdown]
-# (The second time includes starting the workers, since the initializer runs as each starts.
-# It is still faster: two builds in parallel instead of twenty, two at a time.)
+# Two builds, in parallel, instead of twenty, two at a time.
 #
 # ## 9. `maxtasksperchild`: fresh workers, at a price
 #

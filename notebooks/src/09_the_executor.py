@@ -95,7 +95,7 @@ print("its __cause__ is a", type(error.__cause__).__name__)
 # lengths on four workers (after a first round of naps, so that every worker has started):
 
 # %%
-naps = [0.45, 0.0, 0.3, 0.15]
+naps = [0.6, 0.0, 0.4, 0.2]
 with ProcessPoolExecutor(max_workers=4, mp_context=get_context()) as executor:
     for warm_up in [executor.submit(tasks.nap_or_fail, 0.2) for _ in range(4)]:
         warm_up.result(timeout=10)

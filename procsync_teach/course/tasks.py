@@ -7,8 +7,8 @@ that cannot import a notebook cell, so a function defined in a notebook fails th
 The functions here live in an importable module, so they travel by name under every
 start method, and a notebook can compare the standard pools with the course's own.
 
-Each function stands for a kind of real task: one that fails on some inputs, one that
-waits, one that needs an expensive resource, one whose worker dies.
+Each function stands for a kind of real task: a quick one, one that fails on some
+inputs, one that waits, one whose worker dies.
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
-
-#: The expensive resource of this worker process, made by :func:`open_resource`.
-_resource: dict[str, str] = {}
 
 
 def square(x: int) -> int:
@@ -38,35 +34,6 @@ def nap_or_fail(seconds: float) -> float:
         raise ValueError(f"a nap cannot be negative: {seconds}")
     time.sleep(seconds)
     return seconds
-
-
-def build_resource(seconds: float) -> str:
-    """Stand for an expensive set-up (a model to load, a connection to open): wait
-    ``seconds``, then return a name that no other resource has."""
-    time.sleep(seconds)
-    return uuid.uuid4().hex
-
-
-def open_resource(seconds: float) -> None:
-    """A pool's initializer: build this worker's resource once, for all its tasks."""
-    _resource["name"] = build_resource(seconds)
-
-
-def use_resource(x: int) -> str:
-    """A task that needs the worker's resource: return the name of the one it used.
-
-    Raises:
-        RuntimeError: the worker has no resource (the pool had no initializer).
-    """
-    if "name" not in _resource:
-        raise RuntimeError("no resource in this worker: start the pool with "
-                           "initializer=open_resource")
-    return _resource["name"]
-
-
-def build_and_use(x: int, seconds: float) -> str:
-    """A task that builds its own resource every time: return the name of the one it built."""
-    return build_resource(seconds)
 
 
 def worker_pid(x: object) -> int:
