@@ -240,7 +240,7 @@ print("imap_unordered:", as_ready)
 # generator and it never returns. `imap` reads its input bit by bit, in a thread of its own,
 # so it can work on an endless stream: a log being written, messages arriving. How far does
 # it read ahead of you? We count the items it takes from `itertools.count()`, stop after
-# five results and wait a moment.
+# five results and wait half a second.
 
 # %%
 read = 0
@@ -257,12 +257,12 @@ def numbers():
 with Pool(2) as pool:
     squares = pool.imap(tasks.square, numbers())
     first_five = [squares.next(timeout=5) for _ in range(5)]
-    time.sleep(0.3)
+    time.sleep(0.5)
     read_ahead = read  # how many items imap had read when we had taken five results
 # leaving the block terminated the pool: imap's reading thread stopped there
 
 print("first five squares:", first_five)
-print("imap had read more than a thousand items:", read_ahead > 1000)
+print("imap had read more than a hundred items:", read_ahead > 100)
 
 # %% [markdown]
 # `imap` read far more than we asked for: its thread reads on while the workers work,

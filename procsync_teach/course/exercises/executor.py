@@ -97,11 +97,9 @@ def check_in_finishing_order(in_finishing_order: Callable[[Any, list[float]], li
     if returned != in_order_finished:
         return hint(f"the tasks finished in the order {in_order_finished}; your list is "
                     f"{returned}. Append future.result() as as_completed hands out each future.")
-    return correct("as_completed handed out each future as it finished: the shortest nap first.")
+    return correct("each result came in the order its task finished: the shortest nap first.")
 
 
 def check_pool_or_executor(choices: dict[str, Any]) -> Verdict:
     """Check the pick for each scenario: a dict such as ``{"A": "Pool", ...}``."""
-    return check_choices(choices, RIGHT_PICKS, _WHY,
-                         "the executor for futures, cancelling, asyncio and threads; Pool for "
-                         "automatic chunks and a worker limit on any Python.")
+    return check_choices(choices, RIGHT_PICKS, _WHY, "every pick fits its scenario.")

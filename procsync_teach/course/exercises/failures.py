@@ -76,13 +76,10 @@ def check_results_or_errors(results_or_errors: Callable[[Any, list[int]], list])
         if wanted is ZeroDivisionError and not isinstance(entry, ZeroDivisionError):
             return hint(f"entry {index} (number {number}) should be the exception the task "
                         f"raised, the ZeroDivisionError object itself; yours is {entry!r}.")
-    return correct("every task ran, and each failure stayed in its own place. get() re-raises "
-                   "a task's exception in the caller, ready to be caught.")
+    return correct("every task ran, and each failure kept its own place in the list.")
 
 
 def check_pool_tools(choices: dict[str, Any]) -> Verdict:
     """Check the tool chosen for each scenario: a dict such as ``{"A": "imap", ...}``."""
     return check_choices(choices, RIGHT_TOOLS, _WHY,
-                         "imap streams, imap_unordered hurries, starmap unpacks, an initializer "
-                         "prepares each worker, maxtasksperchild renews them, and error_callback "
-                         "hears of every failure.")
+                         "six scenarios, six tools, each in its place.")

@@ -122,5 +122,4 @@ def check_count_safely(count_safely: Callable[[Any, int], object]) -> Verdict:
 def check_which_channel(choices: dict[str, Any]) -> Verdict:
     """Check the channel chosen for each scenario: a dict such as ``{"A": "Queue", ...}``."""
     return check_choices(choices, RIGHT_CHANNELS, _WHY,
-                         "a Queue for many to one, a Pipe for two, a Value for a number, "
-                         "shared_memory for big data read in place, a Manager for convenience.")
+                         "each scenario has the channel that fits it.")
