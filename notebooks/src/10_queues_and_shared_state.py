@@ -75,7 +75,9 @@ def produce(work, items, consumers):
 def consume(work, results, name):
     while (item := work.get(timeout=10)) is not STOP:
         results.put(item * item)
-    print(f"{name} read the sentinel and stops")
+    # One write for the whole line: two consumers stopping at once cannot cut into each
+    # other's lines (print's text and its "\n" are two writes: notebook 01).
+    print(f"{name} read the sentinel and stops\n", end="")
 
 
 work, results = ctx.Queue(), ctx.Queue()
