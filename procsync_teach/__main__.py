@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .context import checked_start_method
 
 if TYPE_CHECKING:
-    from .course.demos import Options
+    from .course.demos.basics import Options
 
 
 def number_between(kind: Callable[[str], float], low: float, high: float):
@@ -78,7 +78,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
 def options_for(args: argparse.Namespace, demo_parser: argparse.ArgumentParser) -> Options:
     """The demo's defaults, overridden by the options given; refuse the ones it ignores."""
-    from .course.demos import DEMOS, Options
+    from .course.demos import DEMOS
+    from .course.demos.basics import Options
 
     defaults = DEMOS[args.name].defaults
     given = {name: getattr(args, name) for name in ("procs", "tasks", "duration")

@@ -331,3 +331,19 @@ class CountCalls:
     def __call__(self, _=None):
         self.calls += 1
         return self.calls
+
+
+# -- exercise checks ---------------------------------------------------------------------
+
+
+def stub(*args):
+    """An exercise cell's placeholder: a body of only ``...``."""
+    ...
+
+
+def assert_hint(verdict, *words):
+    """The verdict turns the answer away with a hint that says each of ``words``."""
+    assert not verdict
+    assert verdict.text.startswith("❌ Not yet. Hint:")
+    for word in words:
+        assert word in verdict.text

@@ -42,7 +42,7 @@ def test_cells_get_ids_from_their_place_and_only_their_tags(tmp_path: Path) -> N
             "99_example-002",
             "code",
             "answer = 42",
-            {"tags": ["solution"], "jupyter": {"source_hidden": True}},
+            {"tags": ["solution"], "jupyter": {"source_hidden": True, "outputs_hidden": True}},
         ),
     ]
 

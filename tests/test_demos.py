@@ -22,7 +22,8 @@ import pytest
 
 from procsync_teach import Process
 from procsync_teach.__main__ import main
-from procsync_teach.course import colours, demos
+from procsync_teach.course import colours
+from procsync_teach.course.demos import terminal, text_timeline
 from procsync_teach.course.running import run_to_the_end
 
 DEMO_NAMES = ["garbled", "sync-async", "timeout", "crash", "lost-updates", "deadlock"]
@@ -286,33 +287,33 @@ class FakeTerminal(io.StringIO):
 
 
 def test_each_worker_colour_has_its_own_terminal_colour():
-    codes = [demos.ansi_colour(colour) for colour in colours.WORKER_COLOURS]
+    codes = [terminal.ansi_colour(colour) for colour in colours.WORKER_COLOURS]
     assert len(set(codes)) == len(codes)
-    assert demos.ansi_colour("#0072b2", truecolor=True) == "\x1b[38;2;0;114;178m"
-    assert demos.nearest_256(255, 0, 0) == 196
-    assert demos.nearest_256(0, 0, 0) == 16
-    assert demos.nearest_256(128, 128, 128) == 244
+    assert terminal.ansi_colour("#0072b2", truecolor=True) == "\x1b[38;2;0;114;178m"
+    assert terminal.nearest_256(255, 0, 0) == 196
+    assert terminal.nearest_256(0, 0, 0) == 16
+    assert terminal.nearest_256(128, 128, 128) == 244
 
 
 def test_colour_only_for_a_terminal_and_without_no_color(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
-    assert demos.wants_colour(FakeTerminal())
-    assert not demos.wants_colour(io.StringIO())
+    assert terminal.wants_colour(FakeTerminal())
+    assert not terminal.wants_colour(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not demos.wants_colour(FakeTerminal())
+    assert not terminal.wants_colour(FakeTerminal())
 
 
 def test_timeline_lanes_are_painted_in_worker_colours():
     out = FakeTerminal()
-    term = demos.Terminal(out, io.StringIO(), colour=True, truecolor=False, progress=False,
-                          blocks=True, columns=80)
-    lanes = {"worker 0": [demos.Span(0.0, 0.5, "task", 0)],
-             "worker 1": [demos.Span(0.5, 1.0, "failed", 1)]}
-    demos.draw_timeline(term, lanes, origin=0.0, seconds=1.0)
+    term = terminal.Terminal(out, io.StringIO(), colour=True, truecolor=False, progress=False,
+                             blocks=True, columns=80)
+    lanes = {"worker 0": [text_timeline.Span(0.0, 0.5, "task", 0)],
+             "worker 1": [text_timeline.Span(0.5, 1.0, "failed", 1)]}
+    text_timeline.draw_timeline(term, lanes, origin=0.0, seconds=1.0)
     text = out.getvalue()
-    assert demos.ansi_colour(colours.colour_of(0)) + "█" in text
-    assert demos.ansi_colour(colours.colour_of(1)) + "×" in text
+    assert terminal.ansi_colour(colours.colour_of(0)) + "█" in text
+    assert terminal.ansi_colour(colours.colour_of(1)) + "×" in text
     assert "0 s" in text and "1 s" in text
     assert "× a task lost: its worker died" in text
 
@@ -322,18 +323,18 @@ def test_a_windows_console_without_escape_codes_gets_no_colour(monkeypatch):
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(sys, "platform", "win32")
     # Here there is no Windows console to switch to virtual-terminal mode: no colour.
-    assert not demos.wants_colour(FakeTerminal())
-    monkeypatch.setattr(demos, "windows_console_takes_ansi", lambda stream: True)
-    assert demos.wants_colour(FakeTerminal())
+    assert not terminal.wants_colour(FakeTerminal())
+    monkeypatch.setattr(terminal, "windows_console_takes_ansi", lambda stream: True)
+    assert terminal.wants_colour(FakeTerminal())
 
 
 def test_long_lines_are_cut_between_words_and_keep_their_colour():
-    red = demos.ansi_colour("#d55e00")
-    line = "  " + " ".join(f"{red}word{n}{demos.RESET}" for n in range(30))
-    rows = demos.fit(line, 40)
-    assert len(rows) > 1 and all(demos.visible_width(row) <= 40 for row in rows)
+    red = terminal.ansi_colour("#d55e00")
+    line = "  " + " ".join(f"{red}word{n}{terminal.RESET}" for n in range(30))
+    rows = terminal.fit(line, 40)
+    assert len(rows) > 1 and all(terminal.visible_width(row) <= 40 for row in rows)
     assert " ".join(row.strip() for row in rows) == line.strip()  # no word cut or lost
-    assert rows[1].startswith("      ") and demos.fit("short", 40) == ["short"]
+    assert rows[1].startswith("      ") and terminal.fit("short", 40) == ["short"]
 
 
 def test_stuck_processes_are_killed_and_named():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from procsync_teach import now
+from procsync_teach.course.exercises import not_answered
 from procsync_teach.course.exercises.garbled import check_possible_outputs, check_report
 
 
@@ -55,6 +56,14 @@ def report_stub(n, lock, start_at):
     ...
 
 
+def report_as_the_exercise_gives_it(n, lock, start_at):
+    """The exercise cell untouched: the given lines, and the placeholder where the lock goes."""
+    wait_until(start_at)
+    ...  # your code: use the lock so that the two lines below stay together
+    print_slowly(f"Report from process {n}:")
+    print_slowly(f"process {n} is doing fine")
+
+
 def is_hint(verdict) -> bool:
     return not verdict and verdict.text.startswith("❌ Not yet. Hint:")
 
@@ -79,9 +88,15 @@ def test_report_shows_the_error_of_a_failed_process() -> None:
     assert is_hint(verdict) and "NameError" in verdict.text
 
 
-def test_report_stub_is_not_done() -> None:
-    assert "replace the `...`" in check_report(report_stub).text
-    assert "replace the `...`" in check_report(...).text
+def test_report_stub_is_not_answered() -> None:
+    assert check_report(report_stub) == not_answered()
+    assert check_report(...) == not_answered()
+
+
+def test_the_untouched_exercise_is_not_answered_and_its_answer_not_given_away() -> None:
+    verdict = check_report(report_as_the_exercise_gives_it)
+    assert verdict == not_answered()
+    assert "Hint" not in verdict.text and "with lock:" not in verdict.text
 
 
 def test_possible_outputs_accepts_a_and_b_in_any_spelling() -> None:
@@ -96,4 +111,4 @@ def test_possible_outputs_rejects_wrong_sets_with_a_hint() -> None:
     assert is_hint(check_possible_outputs({"A", "B", "D"}))
     assert "there are only screens A, B, C and D, not E." in check_possible_outputs({"E"}).text
     assert "a set of letters" in check_possible_outputs(42).text
-    assert "replace the `...`" in check_possible_outputs(...).text
+    assert check_possible_outputs(...) == not_answered()

@@ -14,10 +14,13 @@ import tempfile
 import pytest
 
 from procsync_teach import Pool, WorkerDied
+from procsync_teach.course.exercises import not_answered
 from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
     children_stderr,
+    find_sentinel_watcher,
+    reply_path,
 )
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 
@@ -39,15 +42,30 @@ def test_reading_accepts_the_right_answers(method):
     [
         (("caller", 8, "_dispatch_round"), "question 1"),
         (("dispatcher", 100, "_dispatch_round"), "question 2"),
-        (("dispatcher", 8, "_replace"), "which method calls it"),
+        (("dispatcher", 8, "_replace"), "a method that handles a death is called by it"),
         (("dispatcher", 8, "_settle"), "question 3"),
-        ((..., ..., ...), "replace the `...`"),
     ],
 )
 def test_reading_hints(answers, words):
     verdict = check_reading(*answers)
     assert not verdict
     assert "Hint:" in verdict.text and words in verdict.text
+
+
+def test_the_path_of_a_reply_runs_from_the_dispatchers_wait_to_the_callback():
+    import inspect
+
+    sources = [inspect.getsource(method) for method in reply_path()]
+    assert reply_path()[0] is find_sentinel_watcher()
+    assert "wait(" in sources[0] and "sentinel" in sources[0]
+    assert any("read_messages(" in source for source in sources)
+    assert "_callback(" in sources[-1] and "_callback(" not in "".join(sources[:-1])
+
+
+def test_the_right_sentinel_watcher_is_accepted_by_its_name_and_as_the_method():
+    watcher = find_sentinel_watcher()
+    assert check_reading("dispatcher", 8, watcher.__name__)
+    assert check_reading("dispatcher", 8, watcher)
 
 
 # -- exercise 2 -------------------------------------------------------------------------
@@ -105,7 +123,6 @@ def test_lost_task_error_accepts_the_experiment():
         (does_not_catch, "catch it and return its type"),
         (kills_nobody, "no worker died"),
         (times_out, "no worker died"),
-        (stub, "replace the `...`"),
     ],
 )
 def test_lost_task_error_hints(answer, words):
@@ -163,3 +180,8 @@ def test_children_stderr_wait_for_gives_up():
     with children_stderr() as caught:
         assert not caught.wait_for("never", timeout=0.05)
     assert caught.lines == []
+
+
+def test_untouched_exercises_are_not_answered_and_get_no_hint():
+    for verdict in (check_reading(..., ..., ...), check_lost_task_error(stub)):
+        assert verdict == not_answered() and "Hint" not in verdict.text

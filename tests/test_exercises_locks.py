@@ -10,20 +10,9 @@ import pytest
 
 from procsync_teach import Lock
 from procsync_teach.course.exercises import locks
+from tests.helpers import assert_hint, stub
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def stub(*args):
-    """The exercise cells' placeholder: a body of only ``...``."""
-    ...
-
-
-def assert_hint(verdict, *words):
-    assert not verdict
-    assert verdict.text.startswith("❌ Not yet. Hint:")
-    for word in words:
-        assert word in verdict.text
 
 
 # -- exercise 1: safe_increment --------------------------------------------------------
@@ -76,9 +65,9 @@ def test_safe_increment_accepts_the_lock_held_from_read_to_write():
     assert verdict.text.startswith("✅ Correct!")
 
 
-def test_safe_increment_stub_is_not_done():
-    assert locks.check_safe_increment(stub) == locks.not_done()
-    assert locks.check_safe_increment(...) == locks.not_done()
+def test_safe_increment_stub_is_not_answered():
+    assert locks.check_safe_increment(stub) == locks.not_answered()
+    assert locks.check_safe_increment(...) == locks.not_answered()
 
 
 @pytest.mark.parametrize(
@@ -131,8 +120,8 @@ def test_transfer_accepts_one_agreed_order():
     assert verdict, verdict.text
 
 
-def test_transfer_stub_is_not_done():
-    assert locks.check_transfer(stub) == locks.not_done()
+def test_transfer_stub_is_not_answered():
+    assert locks.check_transfer(stub) == locks.not_answered()
 
 
 def test_transfer_rejects_a_deadlock(impatient):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from procsync_teach.course.exercises import not_answered
 from procsync_teach.course.exercises.pools import check_collect_squares, check_method_choices
 from tests.helpers import square
 
@@ -46,7 +47,6 @@ def test_collect_squares_accepts_apply_async_with_a_callback():
         (collect_without_waiting, "still on their way"),
         (collect_with_map, "used map"),
         (collect_without_callback, "pass a callback"),
-        (stub, "replace the `...`"),
     ],
 )
 def test_collect_squares_hints(answer, words):
@@ -78,3 +78,9 @@ def test_method_choices_hints(choices, words):
     verdict = check_method_choices(choices)
     assert not verdict
     assert words in verdict.text
+
+
+def test_untouched_exercises_are_not_answered_and_get_no_hint():
+    for verdict in (check_collect_squares(stub), check_method_choices(...),
+                    check_method_choices(dict.fromkeys(RIGHT, ...))):
+        assert verdict == not_answered() and "Hint" not in verdict.text

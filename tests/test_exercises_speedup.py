@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from procsync_teach.course.exercises import not_answered
 from procsync_teach.course.exercises.speedup import (
     check_default_chunksize,
     check_few_messages,
@@ -41,7 +42,6 @@ def test_the_reference_is_multiprocessings_formula():
         (lambda n, w: n / (4 * w), "a float"),
         (lambda n, w: 3, "multiprocessing picks chunksize 250"),
         (lambda n, w: 1 / 0, "raised ZeroDivisionError"),
-        (stub, "replace the `...`"),
     ],
 )
 def test_default_chunksize_hints(answer, words):
@@ -63,10 +63,14 @@ def test_few_messages_accepts_the_smallest_chunksize():
         (105, "smallest chunksize"),
         (0, "at least 1"),
         (2.5, "whole number"),
-        (..., "replace the `...`"),
     ],
 )
 def test_few_messages_hints(answer, words):
     verdict = check_few_messages(answer)
     assert not verdict
     assert "Hint:" in verdict.text and words in verdict.text
+
+
+def test_untouched_exercises_are_not_answered_and_get_no_hint():
+    for verdict in (check_default_chunksize(stub), check_few_messages(...)):
+        assert verdict == not_answered() and "Hint" not in verdict.text

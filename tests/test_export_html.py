@@ -77,6 +77,10 @@ def test_solutions_are_folded(out):
         hidden = sum(cell.metadata.get("jupyter", {}).get("source_hidden", False)
                      for cell in nb.cells)
         assert page(out, notebook).count('<details class="course-solution">') == hidden
+        hidden_outputs = sum(cell.metadata.get("jupyter", {}).get("outputs_hidden", False)
+                             for cell in nb.cells)
+        assert hidden_outputs == hidden  # a solution's output says the answer: folded too
+        assert page(out, notebook).count('<details class="course-solution-output">') == hidden
 
 
 def test_only_links_to_course_notebooks_are_rewritten():

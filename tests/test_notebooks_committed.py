@@ -29,6 +29,11 @@ def problems(nb: NotebookNode) -> list[str]:
     code = [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()]
     for index, cell in enumerate(code):
         tags = cell.metadata.get("tags", [])
+        hidden = cell.metadata.get("jupyter", {})
+        if "solution" in tags and not (hidden.get("source_hidden")
+                                       and hidden.get("outputs_hidden")):
+            # A solution's output says the answer ("✅ Correct! ... B and D"): hide it too.
+            found.append(f"code cell {index} is a solution whose code or output is not hidden")
         if cell.execution_count is None:
             found.append(f"code cell {index} was not executed")
         for output in cell.outputs:
@@ -88,6 +93,14 @@ def test_an_unexpected_error_output_is_a_problem() -> None:
 def test_an_error_in_a_cell_tagged_raises_exception_is_expected() -> None:
     cell = executed_cell("1/0", ERROR, tags=("raises-exception",))
     assert problems(tiny_notebook(cell)) == []
+
+
+def test_a_solution_with_its_output_shown_is_a_problem() -> None:
+    nb = tiny_notebook(executed_cell("answer = 42", tags=("solution",)))
+    nb.cells[0].metadata.jupyter = {"source_hidden": True}
+    assert problems(nb) == ["code cell 0 is a solution whose code or output is not hidden"]
+    nb.cells[0].metadata.jupyter["outputs_hidden"] = True
+    assert problems(nb) == []
 
 
 def test_unexecuted_cells_paths_and_missing_kernelspec_are_problems() -> None:

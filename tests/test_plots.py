@@ -16,10 +16,12 @@ from procsync_teach.course.colours import WORKER_COLOURS, colour_of  # noqa: E40
 from procsync_teach.course.plots import (  # noqa: E402
     plot_lock_holds,
     plot_seconds_against,
+    plot_spans,
     plot_speedup,
     plot_task_timeline,
     projector,
 )
+from procsync_teach.course.spans import Span  # noqa: E402
 from procsync_teach.lock import LockHold  # noqa: E402
 from procsync_teach.trace import TaskRecord  # noqa: E402
 
@@ -183,3 +185,16 @@ def test_a_second_line_on_the_same_axes_keeps_the_title():
     ax = plot_seconds_against([1, 2], [2.0, 1.0], "workers", title="Two kinds of task")
     plot_seconds_against([1, 2], [2.0, 1.9], "workers", ax=ax, label="sleeping")
     assert ax.get_title() == "Two kinds of task" and len(ax.lines) == 2
+
+
+def test_spans_get_one_lane_each_and_marks_get_a_dashed_line():
+    spans = [Span(0, 10.0, 10.5), Span(2, 10.2, 11.0), Span(0, 11.0, 11.5)]
+    ax = plot_spans(spans, marks={"set()": 10.5})
+    bars = ax.patches
+    assert [round(bar.get_x(), 3) for bar in bars] == [0.0, 0.2, 1.0]
+    assert [round(bar.get_y() + bar.get_height() / 2) for bar in bars] == [0, 2, 0]
+    assert matplotlib.colors.to_hex(bars[1].get_facecolor()) == colour_of(2)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["process 0", "process 2", "set()"]
+    assert round(ax.lines[0].get_xdata()[0], 6) == 0.5
+    assert "no spans" in plot_spans([]).get_title()

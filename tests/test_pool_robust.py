@@ -22,6 +22,7 @@ import time
 from multiprocessing.pool import MaybeEncodingError
 from pathlib import Path
 
+import psutil
 import pytest
 
 from procsync_teach import (
@@ -69,35 +70,22 @@ def two_workers_serving(pool: Pool, directory: Path) -> list[int]:
     return signed_in(directory, 2, timeout=WAIT)
 
 
-def process_exists(pid: int) -> bool:
-    """True while any thread of process ``pid`` runs.
+# A process in these states runs no code any more.
+GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
-    A zombie (ended, not yet reaped by its parent) counts as gone, but only once every
-    thread has ended: a killed process's main thread can be a zombie while another thread
+
+def process_exists(pid: int) -> bool:
+    """True while process ``pid`` runs, as psutil sees it (on Linux and macOS alike).
+
+    A zombie (ended, not yet reaped by its parent) counts as gone, but only once it is the
+    last of its threads: a killed process's main thread can be a zombie while another thread
     is still exiting and holding the process's pipes open.
     """
     try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return not os.path.isdir("/proc") and _signal_reaches(pid)
-    return any(_thread_state(pid, thread) not in "ZX" for thread in threads)
-
-
-def _thread_state(pid: int, thread: str) -> str:
-    """R, S, D, ... Z (zombie), X (dead); "" if the thread is gone."""
-    try:
-        with open(f"/proc/{pid}/task/{thread}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return ""
-
-
-def _signal_reaches(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        return process.status() not in GONE or process.num_threads() > 1
+    except psutil.NoSuchProcess:  # ZombieProcess too, where a zombie answers no more
         return False
-    return True
 
 
 def group_exists(pgid: int) -> bool:
@@ -107,19 +95,15 @@ def group_exists(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     # killpg reaches zombies too, which may wait a while for init to reap them.
-    return not os.path.isdir("/proc") or any(map(process_exists, _group_members(pgid)))
+    return any(process_exists(pid) for pid in psutil.pids() if _group_of(pid) == pgid)
 
 
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if int(stat.read().rpartition(")")[2].split()[2]) == pgid:
-                    members.append(int(pid))
-        except FileNotFoundError:  # it ended while we looked
-            continue
-    return members
+def _group_of(pid: int) -> int | None:
+    """The process group of ``pid``; None if it ended while we looked."""
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def start_script(source: str, *args: str) -> subprocess.Popen:
@@ -469,6 +453,7 @@ def test_pool_left_by_with_leaves_no_process_descriptor_or_thread(warmed_up):
 
 def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
     folder = tempfiles.this_process_folder()  # where this process's Locks make their files
+    gc.collect()  # Locks dropped by earlier tests close their descriptors now, not later
     files_before = set(os.listdir(folder))
     before = leak_snapshot()
     lock = Lock(trace=True)

@@ -11,7 +11,7 @@ script in jupytext's "percent" format, which diffs and reviews like code (jupyte
     print("a code cell")
 
     # %% tags=["solution"]
-    print("a cell whose input JupyterLab shows collapsed")
+    print("a cell whose input and output JupyterLab shows collapsed")
 
 The build executes each notebook in a fresh `python3` kernel (from notebooks/, as a learner
 would), cleans what would differ between machines and runs, and writes it to notebooks/.
@@ -87,8 +87,9 @@ def parse_source(path: Path) -> NotebookNode:
         # Only the tags travel: jupytext's other keys record how the source was laid out.
         cell.metadata = NotebookNode(tags=tags) if tags else NotebookNode()
         if "solution" in tags:
-            # JupyterLab shows such a cell's input collapsed, so learners try first.
-            cell.metadata.jupyter = {"source_hidden": True}
+            # JupyterLab shows such a cell's input and output collapsed, so learners try
+            # first: the output ("✅ Correct! ...") would say the answer as plainly.
+            cell.metadata.jupyter = {"source_hidden": True, "outputs_hidden": True}
     return nb
 
 

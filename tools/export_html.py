@@ -11,8 +11,9 @@ output; where JupyterLab would draw a widget's controls, a short note says what 
 (`02_locks.ipynb`) lead to the pages (`02_locks.html`) instead, and `index.html` lists the
 notebooks in course order, by title.
 
-As in JupyterLab, a solution's code is folded away: the reader clicks to open it. A button
-at the top of each page switches to projector size: larger text, plots as wide as the screen.
+As in JupyterLab, a solution's code and its output are folded away: the reader clicks to
+open them. A button at the top of each page switches to projector size: larger text, plots
+as wide as the screen.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ DEFAULT_OUT = ROOT / "build" / "html"
 # The course's notebooks are named NN_topic.ipynb, so sorting their names puts them in order.
 COURSE_NOTEBOOKS = "[0-9][0-9]_*.ipynb"
 
-# nbconvert's "lab" page, with one change: a cell that JupyterLab shows with its input
-# collapsed (a solution) has that input folded in a <details>, closed until clicked.
+# nbconvert's "lab" page, with one change: a cell that JupyterLab shows with its input and
+# output collapsed (a solution) has each folded in a <details>, closed until clicked.
 PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block input_group -%}
 {%- if cell.metadata.get('jupyter', {}).get('source_hidden') -%}
@@ -50,10 +51,19 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {{ super() }}
 {%- endif -%}
 {%- endblock input_group %}
+{% block output_group -%}
+{%- if cell.metadata.get('jupyter', {}).get('outputs_hidden') -%}
+<details class="course-solution-output"><summary>Its output: click to open</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock output_group %}
 {% block extra_css %}
 {{ super() }}
 <style>
-details.course-solution > summary {
+details.course-solution > summary, details.course-solution-output > summary {
   cursor: pointer; padding: 0.3em 1em; font-style: italic; color: var(--jp-ui-font-color2);
 }
 .course-widget-note {

@@ -7,7 +7,8 @@
 # Welcome! This course shows how Python programs do several things at once with
 # **processes**: how processes keep out of each other's way (**synchronisation**, with
 # locks) and how a **pool** of processes shares out a pile of work. It takes an
-# afternoon: eight short notebooks, each a story of small steps you run yourself.
+# afternoon or two: fifteen short notebooks (the last one optional), each a story of small
+# steps you run yourself.
 # Teaching it? The [teacher guide](../docs/teacher-guide.md) plans the sessions; the [cheat-sheet](../docs/cheat-sheet.md) maps it to `multiprocessing`.
 #
 # ## Learning objectives
@@ -46,9 +47,10 @@
 #   Running a cell replaces them with yours; timings and timelines will differ a little,
 #   and that is expected.
 # - **Exercises** give you a cell with `...` to replace by your code. The last line of that
-#   cell checks your answer: ❌ comes with a hint, ✅ means you got it. Right below is the
-#   **solution**, in a cell whose code is hidden: try first, then click the collapsed cell
-#   (or the `…` in it) to open it.
+#   cell checks your answer: ⏳ means not answered yet, ❌ comes with a hint that says which
+#   part is not right yet, ✅ means you got it. Right below is the **solution**, in a cell
+#   whose code and output are hidden: try first, then click the collapsed cell (or the `…`
+#   in it) to open it.
 # - **If something hangs or goes wrong**: the ■ button (or *Kernel → Interrupt Kernel*)
 #   stops the running cell. To start afresh, use *Kernel → Restart Kernel and Run All
 #   Cells…*. A restart forgets every variable, so after one, run the cells again from the top.
@@ -259,14 +261,29 @@ check_run_in_a_process(run_in_a_process)
 # - [06 · Inside the library](06_inside_the_library.ipynb): read how `procsync_teach`'s
 #   `Lock` and `Pool` work, then break them on purpose.
 # - [07 · Pitfalls](07_pitfalls.ipynb): the mistakes that crash, hang or leak processes,
-#   and how to avoid them.
+#   and how to avoid them. It ends with a recap of 00–07.
+# - [08 · When tasks fail](08_when_tasks_fail.ipynb): exceptions from tasks, `error_callback`,
+#   `imap` and `starmap`, `initializer` and `maxtasksperchild`: the rest of `Pool`.
+# - [09 · The executor](09_the_executor.ipynb): `concurrent.futures.ProcessPoolExecutor`
+#   beside `Pool`, and when to pick which.
+# - [10 · Queues and shared state](10_queues_and_shared_state.ipynb): `Queue`, `Pipe`,
+#   `Value` and `Array`, shared memory and `Manager`: how processes talk and share.
+# - [11 · The other primitives](11_other_primitives.ipynb): `RLock`, `Semaphore`,
+#   `Event`, `Condition` and `Barrier`, each on a timeline.
+# - [12 · Threads and the GIL](12_threads_and_the_gil.ipynb): processes, threads and
+#   asyncio measured against each other; what free-threaded Python changes.
+# - [13 · Beyond one machine](13_beyond_one_machine.ipynb): the same ideas on a cluster,
+#   with Dask.
+# - [14 · Deep dive: the dispatcher](14_deep_dive_the_dispatcher.ipynb) (**optional**):
+#   the speed tricks inside our `Pool`, for the curious.
 
 # %% [markdown]
 # ## Key points
 #
 # - Run cells in order with **Shift-Enter**; if something hangs, interrupt (■), or restart
 #   the kernel and run from the top.
-# - Each exercise has a check (❌ with a hint, or ✅) and a hidden solution below it.
+# - Each exercise has a check (⏳ not answered yet, ❌ with a hint, or ✅) and a hidden
+#   solution below it.
 # - A process is a separate running copy of Python: `Process(target=f, args=(...))`,
 #   then `start()`, then `join(timeout=...)`.
 # - The course works under every start method: fork, spawn and forkserver.

@@ -96,27 +96,64 @@ def try_the_lock(lock):
         lock.release()
 
 
-def try_in_a_process(lock):
+def in_another_process(task, lock):
+    """Run `task(lock)` in a new process, and show what it printed."""
     with capture_output() as screen:
-        p = Process(target=try_the_lock, args=(lock,))
+        p = Process(target=task, args=(lock,))
         p.start()
         p.join(timeout=30)
     print("\n".join(screen.lines()))
 
 
 with lock:  # the notebook holds the lock while the other process tries
-    try_in_a_process(lock)
+    in_another_process(try_the_lock, lock)
 
 # %% [markdown]
 # Once the notebook has let go, the same process gets the lock at its first try:
 
 # %%
-try_in_a_process(lock)
+in_another_process(try_the_lock, lock)
 
 # %% [markdown]
 # `False` is not an error: it is an answer, and your code decides what to do next (try
 # later, do something else, report a problem). Section 6 uses exactly this to get out of a
 # deadlock.
+#
+# ### Only the holder can release it
+#
+# While the notebook held the lock, the other process waited. Could it have called
+# `release()` instead, and set the lock free? Here our `Lock` and `multiprocessing.Lock`
+# differ. `multiprocessing.Lock` lets any process release it, even one that never acquired
+# it (its documentation says so): it is a counter in shared memory, with no owner. Our
+# `Lock` belongs to the process that acquired it (the kernel locks a file for that process:
+# section 7 shows what else follows), so in any other process `release()` raises
+# `ValueError`, and the message says the rule. Each lock in turn: the notebook acquires it,
+# then another process tries to release it.
+
+# %%
+def release_it(lock):
+    """In another process: release a lock that this process never acquired."""
+    try:
+        lock.release()
+        print("  another process: release() -> done")
+    except ValueError as error:
+        print(f"  another process: release() -> {type(error).__name__}: {error}")
+
+
+# The stdlib's lock comes from the course's start method, as the processes do (section 3).
+for name, some_lock in [("multiprocessing.Lock", procsync_teach.get_context().Lock()),
+                        ("procsync_teach.Lock", Lock())]:
+    print(name)
+    some_lock.acquire()  # the notebook holds it
+    in_another_process(release_it, some_lock)
+    print("  the notebook: acquire(block=False) ->", some_lock.acquire(block=False))
+    some_lock.release()
+
+# %% [markdown]
+# `multiprocessing.Lock` was set free behind its holder's back: the notebook could take it
+# a second time, and so could any other process, while the notebook still believed it was
+# inside its critical section. Ours refused, and stayed held. To let one process tell
+# another "go on", use a tool made for signalling, such as an `Event`, not a lock.
 #
 # ## 3. A shared counter that loses updates
 #
@@ -138,6 +175,9 @@ try_in_a_process(lock)
 # - a `Barrier(4)` is a starting line: each process waits at `start.wait()` until all four
 #   are there, then all go at once. Otherwise, with the slow spawn start method, the first
 #   process could finish before the last one even began.
+#
+# (`Barrier`, and the `Event` of section 7, are two of the other primitives that
+# notebook [11 · The other primitives](11_other_primitives.ipynb) teaches properly.)
 
 # %%
 import time
@@ -585,7 +625,8 @@ check_transfer(transfer)
 # ## Key points
 #
 # - `acquire()` waits and returns `True`; `release()` gives the lock back. Prefer
-#   `with lock:`, which releases even when the block raises.
+#   `with lock:`, which releases even when the block raises. Only the process that
+#   acquired a `procsync_teach.Lock` can release it; `multiprocessing.Lock` lets any process.
 # - `acquire(block=False)` answers at once, `acquire(timeout=t)` waits at most `t`
 #   seconds; `False` means "not now", for your code to handle.
 # - Read, change, write back is not one step: without a lock, processes that update shared

@@ -117,24 +117,15 @@ show(Pool._dispatch_round)
 # - The loop ends on `TERMINATE` at once, and on `CLOSE` only once nothing waits and no
 #   worker is busy.
 #
-# How does a job reach a worker? `_hand_out_jobs`, called at the top of every lap:
-
-# %%
-show(Pool._hand_out_jobs)
-
-# %% [markdown]
-# `_give` does `worker.jobs.append(job)` before anything is sent: the pool writes down
-# which jobs each worker holds, in order. A worker answers its jobs in the order it got
-# them, so the oldest job it holds is the one it is running. That is what later lets the
-# pool say *which* task was lost.
+# How does a job reach a worker? At the top of every lap the dispatcher gives a waiting
+# job to each idle worker, and writes it down in that worker's list of jobs **before**
+# anything is sent: the pool knows which jobs each worker holds, in order. A worker
+# answers its jobs in the order it got them, so the oldest job it holds is the one it is
+# running. That is what later lets the pool say *which* task was lost.
 #
-# The second half is for speed. A worker that has just run a function in under a
-# millisecond gets more jobs for that function (the next chunks of a map, the next
-# calls of a burst of `apply_async`) lined up behind the one it runs, up to
-# `LINE_UP_JOBS`, all in one message: with tasks that tiny, a reply's trip to the
-# dispatcher and a new job's trip back would take longer than the task itself. Any
-# other job never waits behind a busy worker: it stays in the pool for whichever worker
-# falls idle first.
+# (For tasks that take microseconds, the dispatcher also lines a few jobs up behind a busy
+# worker. That, and the other speed tricks, are in the optional
+# [14 · Deep dive: the dispatcher](14_deep_dive_the_dispatcher.ipynb).)
 
 # %% [markdown]
 # ## 3. A worker's life
@@ -213,6 +204,16 @@ show(Lock.__getstate__)
 # | `Lock` | a named semaphore with no owner; stays locked if its holder dies; children get it only by inheritance | a file locked with `flock`; the kernel frees it when the holder dies; pickles as its path | no hang; pass it to any task |
 # | functions sent | pickled *by name*; under spawn and forkserver a notebook function cannot be found | pickled *by value* with cloudpickle | notebook functions work everywhere |
 # | cost | a lock acquire is often no system call | a system call per acquire and release | (the price) |
+#
+# Two words in the table need explaining. A **named semaphore** is a counter kept by the
+# operating system under a name (`/mp-k3x9...`), which any process that knows the name can
+# open: `multiprocessing.Lock` is one with the value 1 ("free"), and `acquire()` lowers it
+# to 0. Nothing in it records *who* lowered it, so when its holder dies, nobody can know
+# that it should go back up. **By inheritance** means that a child receives the object as
+# it is being started (as an argument of `Process`, or through a pool's `initializer`),
+# not later: `multiprocessing` refuses to pickle its lock in any other message, so it
+# cannot be an argument of a pool task. Notebook 11 shows the other primitives built the
+# same way.
 #
 # The thread count is easy to check:
 
@@ -477,12 +478,22 @@ with Pool(2, initializer=remember, initargs=(10,)) as pool:
 # Answer from the source shown above (or open more of it with `Pool??`):
 #
 # 1. Which thread runs the `callback` you give to `apply_async`: `"caller"` (the thread
-#    that called `apply_async`) or `"dispatcher"`? Follow `_receive` → `_settle` →
-#    `AsyncResult._finish`.
+#    that called `apply_async`) or `"dispatcher"`? The cell below prints the path a
+#    worker's reply takes through the library, one method after the other, from the
+#    method that waits on the pipes to the one that calls your callback.
 # 2. A `map` cut its items into 8 chunks. How many replies do the workers send back in
 #    all?
 # 3. Which `Pool` method waits on the workers' sentinels and calls `_replace`? Give its
 #    name as a string.
+
+# %%
+from procsync_teach.course.exercises.inside import reply_path
+
+path = reply_path()
+print(" → ".join(method.__qualname__ for method in path))
+for method in path[1:]:  # the first one, the dispatcher's lap, is in section 2
+    print()
+    show(method)
 
 # %%
 callback_thread = ...  # "caller" or "dispatcher"

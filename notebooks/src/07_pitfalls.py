@@ -1,7 +1,8 @@
 # %% [markdown]
 # # 07 · Pitfalls: what goes wrong with processes, and why
 #
-# [← 06 · Inside the library](06_inside_the_library.ipynb) | [course map](00_start_here.ipynb#The-course-map)
+# [← 06 · Inside the library](06_inside_the_library.ipynb) | [course map](00_start_here.ipynb#The-course-map) |
+# [next: 08 · When tasks fail →](08_when_tasks_fail.ipynb)
 #
 # Programs with processes fail in ways that programs without them never do: a script that
 # works on Linux crashes on a Mac, a pool waits forever, Ctrl-C fills the screen with
@@ -535,5 +536,27 @@ for import_pool in ("from multiprocessing import Pool", "from procsync_teach imp
 #   and collect results inside the block.
 # - Ctrl-C reaches every worker; `procsync_teach`'s workers ignore it and let the parent
 #   decide.
+
+# %% [markdown]
+# ## The course so far
 #
-# This is the end of the course: back to the [course map](00_start_here.ipynb#The-course-map).
+# Eight notebooks in, you can:
+#
+# - start processes and wait for them (01), and keep them out of each other's way with a
+#   lock: whole lines of output (01), no lost updates, no deadlock, and a lock that
+#   survives its holder's death (02);
+# - share out work with a pool, waiting or not (03), with timeouts and a clean end (04),
+#   in chunks that make tiny tasks worth it, and with a measured speed-up (05);
+# - read how a pool and a lock are built, and what happens when a worker dies (06);
+# - avoid the mistakes that crash or hang programs with processes (07).
+#
+# ## Where next
+#
+# The next notebooks teach what a real program also needs: what happens when a task
+# raises, and the rest of `Pool` (08); the standard library's other pool, the executor
+# (09); queues and shared memory (10); the other synchronisation primitives (11); and
+# when threads or asyncio are the better tool (12). Notebook 13 goes past one machine;
+# 14 is an optional deep dive into our pool. The [course map](00_start_here.ipynb#The-course-map)
+# lists them all.
+#
+# **Next:** [08 · When tasks fail →](08_when_tasks_fail.ipynb)

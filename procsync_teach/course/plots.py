@@ -1,4 +1,4 @@
-"""Timing plots for the course: timelines of tasks and lock holds, speed-up curves.
+"""Timing plots for the course: timelines of tasks, lock holds and spans, speed-up curves.
 
 Every plot here draws on a matplotlib ``Axes`` (a new figure if none is given) and
 returns it, so a notebook can add a title or a line of its own. Times are shown in
@@ -28,6 +28,7 @@ from matplotlib.ticker import NullLocator
 from ..lock import LockHold
 from ..trace import TaskRecord
 from .colours import colour_of, marker_of
+from .spans import Span
 
 # How a bar looks when its job did not end well.
 _OUTCOME_HATCH = {"ok": "", "error": "xx", "worker died": "////", "terminated": ".."}
@@ -177,6 +178,42 @@ def plot_lock_holds(
                              label="held by two at once"))
         lane_names.append("two at once")
     _finish(ax, list(range(len(lane_names))), lane_names, "process", title, handles)
+    return ax
+
+
+def plot_spans(
+    spans: Iterable[Span],
+    origin: float | None = None,
+    ax: Axes | None = None,
+    title: str = "Who was busy, and when",
+    lane_name: str = "process",
+    marks: dict[str, float] | None = None,
+) -> Axes:
+    """Draw the spans of a :class:`~procsync_teach.course.spans.SpanLog`, one lane per ``who``.
+
+    Args:
+        spans: from ``log.spans()``.
+        origin: the time that becomes 0 s (default: the first start).
+        ax: where to draw; a new figure if None.
+        title: the plot's title.
+        lane_name: what a lane is, for the axis: "process", "worker"...
+        marks: moments to draw as dashed vertical lines, by label, e.g. {"event set": t}.
+    """
+    spans = sorted(spans, key=lambda span: span.start)
+    ax = _axes(ax)
+    if not spans:
+        ax.set_title(f"{title} (no spans)")
+        return ax
+    origin = spans[0].start if origin is None else origin
+    lanes = sorted({span.who for span in spans})
+    for span in spans:
+        ax.barh(span.who, max(span.end - span.start, 1e-4), left=span.start - origin,
+                height=0.6, color=colour_of(span.who), edgecolor="black", linewidth=0.5)
+    handles = [Patch(color=colour_of(lane), label=f"{lane_name} {lane}") for lane in lanes]
+    for (label, moment), style in zip((marks or {}).items(), ("--", ":", "-."), strict=False):
+        ax.axvline(moment - origin, color="black", linestyle=style)
+        handles.append(plt.Line2D([], [], color="black", linestyle=style, label=label))
+    _finish(ax, lanes, [f"{lane_name} {lane}" for lane in lanes], lane_name, title, handles)
     return ax
 
 

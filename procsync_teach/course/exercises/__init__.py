@@ -11,6 +11,8 @@ The checks live in one module per notebook (``garbled``, ``locks``, ``pools``, .
 
 from __future__ import annotations
 
+import dis
+import inspect
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -38,16 +40,49 @@ def hint(advice: str) -> Verdict:
     return Verdict(False, f"❌ Not yet. Hint: {advice}")
 
 
-def not_done() -> Verdict:
-    """The verdict for an exercise still holding its placeholder (``...``)."""
-    return hint("replace the `...` in the exercise cell with your code, then run it again.")
+def not_answered() -> Verdict:
+    """The verdict for an exercise still holding its placeholder (``...``): nothing was
+    tried yet, so there is nothing to hint at."""
+    return Verdict(False, "⏳ Not answered yet: replace the `...` with your answer, then run "
+                          "the cell again.")
+
+
+def does_nothing(function: object) -> bool:
+    """Whether ``function`` is still an exercise's stub: ``...`` itself, or a function whose
+    body is only ``...``, ``pass`` or a docstring."""
+    if not callable(function) or function is Ellipsis:
+        return True
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("RESUME", "NOP", "RETURN_VALUE", "RETURN_CONST"):
+            continue
+        if instruction.opname == "LOAD_CONST" and instruction.argval is None:
+            continue
+        return False
+    return True
+
+
+def still_has_placeholder(function: object) -> bool:
+    """Whether ``function``'s source still holds the exercise's placeholder: a line that is
+    only ``...`` (a comment may follow). False when the source cannot be read.
+
+    Python compiles a bare ``...`` to nothing, so only the source shows that a function
+    whose other lines were given by the exercise has not been touched yet.
+    """
+    try:
+        source = inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return False
+    return any(line.split("#")[0].strip() == "..." for line in source.splitlines())
 
 
 def not_a_function(answer: object, call: str) -> Verdict | None:
     """The verdict for an answer that should be a function and is not one yet, or None
     if it is one. ``call`` shows the right use, e.g. ``"check_report(print_report)"``."""
     if answer is Ellipsis:
-        return not_done()
+        return not_answered()
     if not callable(answer):
         return hint(f"pass your function itself: {call}.")
     return None
@@ -70,11 +105,41 @@ def letters(answer: object) -> set[str] | None:
         return None
 
 
+def check_choices(
+    answers: object, choices: dict[str, tuple[set[str], str]], options: tuple[str, ...],
+    item: str, praise: str,
+) -> Verdict:
+    """Check an answer that picks one of ``options`` for each lettered item.
+
+    ``answers`` maps letters to names (``{"a": "Semaphore", ...}``) or to objects with such
+    a name. ``choices`` maps each letter to the names accepted (lower case) and what the
+    item is like; a hint names the first item that is wrong and says what it is like,
+    never which option is right. ``item`` is what the letters stand for: "situation".
+    """
+    if answers is Ellipsis or (
+        isinstance(answers, dict) and all(value is Ellipsis for value in answers.values())
+    ):
+        return not_answered()
+    if not isinstance(answers, dict) or sorted(map(str, answers)) != sorted(choices):
+        return hint(f"answer with a dict with the keys {', '.join(sorted(choices))}, as in "
+                    "the exercise cell.")
+    for letter, (right, nature) in choices.items():
+        chosen = answers[letter]
+        if chosen is Ellipsis:
+            return hint(f"{item} {letter} is not answered yet.")
+        name = method_name(chosen)
+        if name not in {option.lower() for option in options}:
+            return hint(f"{item} {letter}: pick one of {', '.join(options)}.")
+        if name not in right:
+            return hint(f"{item} {letter} is not right yet: it {nature}.")
+    return correct(praise)
+
+
 def not_a_choice(answer: object, offered: Iterable[str], things: str) -> Verdict | None:
     """The verdict for an answer that should be a set of the ``offered`` letters and is not
     one yet, or None if it is one. ``things`` names what the letters stand for: "scripts"."""
     if answer is Ellipsis:
-        return not_done()
+        return not_answered()
     chosen = letters(answer)
     if chosen is None:
         return hint('answer with a set of letters, such as {"A", "C"}.')
@@ -85,28 +150,3 @@ def not_a_choice(answer: object, offered: Iterable[str], things: str) -> Verdict
                     f"not {', '.join(unknown)}.")
     return None
 
-
-def check_choices(choices: object, right: dict[str, str], why: dict[str, str],
-                  praise: str) -> Verdict:
-    """Check a learner's pick for each scenario: a dict such as ``{"A": "apply", ...}``.
-
-    ``right`` maps each scenario letter to the right name, ``why`` each letter to the
-    hint for a wrong pick; the names in ``right`` are the ones a learner may choose from.
-    Names are compared with :func:`method_name`, so "pool.map()" counts as "map".
-    """
-    if not isinstance(choices, dict):
-        return not_done() if choices is Ellipsis or choices is None else hint(
-            'give a dict that maps each scenario letter to a name, e.g. {"A": "map", ...}.')
-    if any(value is Ellipsis or value is None for value in choices.values()):
-        return not_done()
-    missing = sorted(set(right) - set(choices))
-    if missing:
-        return hint(f"choose for scenario {', '.join(missing)} too.")
-    options = list(dict.fromkeys(right.values()))
-    for letter, answer in right.items():
-        chosen = method_name(choices[letter])
-        if chosen not in options:
-            return hint(f"scenario {letter}: {chosen!r} is not one of {', '.join(options)}.")
-        if chosen != answer:
-            return hint(f"scenario {letter}: not {chosen}. {why[letter]}")
-    return correct(praise)

@@ -16,35 +16,26 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from ...context import get_context
-from . import Verdict, check_choices, correct, hint, not_done
+from . import Verdict, check_choices, correct, hint, not_answered
 
 #: The naps the check hands to ``in_finishing_order``: far apart, so they finish in the
 #: order 0.0, 0.3, 0.6, whatever the order the workers started in.
 NAPS = (0.6, 0.0, 0.3)
 
-#: The right pick for each scenario of the second exercise.
-RIGHT_PICKS = {
-    "A": "executor",
-    "B": "executor",
-    "C": "pool",
-    "D": "executor",
-    "E": "pool",
-    "F": "executor",
-}
+#: What a learner picks from in the second exercise.
+PICKS = ("Pool", "executor")
 
-# Why each pick fits its scenario: the hint for a wrong choice.
-_WHY = {
-    "A": "futures from anywhere in a program can be waited for together, with "
-    "as_completed or wait.",
-    "B": "asyncio's loop.run_in_executor takes an executor, and awaits its futures.",
-    "C": "executor.map sends one item per message by default (chunksize=1); Pool.map "
-    "chooses a chunksize for you, and tiny tasks need it.",
-    "D": "ThreadPoolExecutor and ProcessPoolExecutor share one interface: change the "
-    "class name, nothing else.",
-    "E": "max_tasks_per_child only exists from Python 3.11 on; the other has had its "
-    "limit for much longer.",
-    "F": "a future that has not started can be cancelled (future.cancel(), or "
-    "shutdown(cancel_futures=True)); an AsyncResult cannot.",
+#: For each scenario of the second exercise: the right pick, and what the scenario is like
+#: (the hint for a wrong pick, which never names the right one).
+RIGHT_PICKS = {
+    "A": ({"executor"}, "waits for tasks submitted from several places together, and handles "
+          "each as it finishes"),
+    "B": ({"executor"}, "must be awaited from asyncio's loop, through loop.run_in_executor"),
+    "C": ({"pool"}, "maps a tiny function over a million items, and needs a chunksize chosen "
+          "for it"),
+    "D": ({"executor"}, "must switch to threads by changing one class name, nothing else"),
+    "E": ({"pool"}, "needs a limit of tasks per worker on Python 3.10"),
+    "F": ({"executor"}, "must withdraw tasks that have not started yet"),
 }
 
 
@@ -83,7 +74,7 @@ def check_in_finishing_order(in_finishing_order: Callable[[Any, list[float]], li
         with watched._lock:
             in_order_finished = [future.result() for future in watched.finished]
     if returned is None or returned is Ellipsis:
-        return not_done()
+        return not_answered()
     if watched.submitted != len(NAPS):
         return hint(f"submit one task per nap, {len(NAPS)} in all: executor.submit("
                     f"tasks.nap_or_fail, seconds). Your function submitted {watched.submitted}.")
@@ -102,4 +93,4 @@ def check_in_finishing_order(in_finishing_order: Callable[[Any, list[float]], li
 
 def check_pool_or_executor(choices: dict[str, Any]) -> Verdict:
     """Check the pick for each scenario: a dict such as ``{"A": "Pool", ...}``."""
-    return check_choices(choices, RIGHT_PICKS, _WHY, "every pick fits its scenario.")
+    return check_choices(choices, RIGHT_PICKS, PICKS, "scenario", "every pick fits its scenario.")

@@ -13,31 +13,26 @@ from collections.abc import Callable
 from typing import Any
 
 from ...pool import Pool
-from . import Verdict, check_choices, correct, hint, not_done
+from . import Verdict, check_choices, correct, hint, not_answered
 
 #: The numbers the check hands to ``results_or_errors``: ``1 / 0`` fails, twice.
 NUMBERS = (1, 0, 2, 0, 4)
 
-#: The right tool for each scenario of the second exercise.
-RIGHT_TOOLS = {
-    "A": "imap",
-    "B": "imap_unordered",
-    "C": "starmap",
-    "D": "initializer",
-    "E": "maxtasksperchild",
-    "F": "error_callback",
-}
+#: The tools a learner picks from in the second exercise.
+TOOLS = ("imap", "imap_unordered", "starmap", "initializer", "maxtasksperchild", "error_callback")
 
-# Why each tool fits its scenario: the hint for a wrong choice.
-_WHY = {
-    "A": "the input never ends, so nothing that makes a list first can work; and the "
-    "results must come in the order of the lines.",
-    "B": "each result is wanted as soon as it is ready, and the order does not matter.",
-    "C": "each item is a pair of arguments for a function of two parameters.",
-    "D": "the set-up must run once in each worker, before its first task, not once per task.",
-    "E": "a worker that has run a number of tasks should make way for a fresh process, "
-    "which gives the leaked memory back.",
-    "F": "something must run the moment a task fails, without a caller waiting in get().",
+#: For each scenario of the second exercise: the right tool, and what the scenario is like
+#: (the hint for a wrong pick, which never names the right one).
+RIGHT_TOOLS = {
+    "A": ({"imap"}, "reads an input that never ends, so nothing may make a list of it "
+          "first, and it wants the results in the order of the lines"),
+    "B": ({"imap_unordered"}, "wants each result as soon as it is ready, in whatever order"),
+    "C": ({"starmap"}, "has a function of two parameters and a list of pairs"),
+    "D": ({"initializer"}, "needs a set-up once in each worker, before its first task, not "
+          "once per task"),
+    "E": ({"maxtasksperchild"}, "needs each worker to make way for a fresh process now and "
+          "then, which gives the leaked memory back"),
+    "F": ({"error_callback"}, "must act the moment a task fails, with no caller waiting in get()"),
 }
 
 
@@ -63,7 +58,7 @@ def check_results_or_errors(results_or_errors: Callable[[Any, list[int]], list])
         except Exception as error:  # shown to the learner as a hint, not a traceback
             return hint(f"your function raised {error!r}. Try its steps one by one in a cell.")
     if returned is None or returned is Ellipsis:
-        return not_done()
+        return not_answered()
     if not isinstance(returned, list) or len(returned) != len(NUMBERS):
         size = len(returned) if isinstance(returned, list) else type(returned).__name__
         return hint(f"return a list with one entry per number ({len(NUMBERS)} for "
@@ -81,5 +76,5 @@ def check_results_or_errors(results_or_errors: Callable[[Any, list[int]], list])
 
 def check_pool_tools(choices: dict[str, Any]) -> Verdict:
     """Check the tool chosen for each scenario: a dict such as ``{"A": "imap", ...}``."""
-    return check_choices(choices, RIGHT_TOOLS, _WHY,
+    return check_choices(choices, RIGHT_TOOLS, TOOLS, "scenario",
                          "six scenarios, six tools, each in its place.")

@@ -16,7 +16,16 @@ from ...clock import now
 from ...lock import Lock, LockHold
 from ...process import Process
 from ..running import run_to_the_end
-from . import Verdict, correct, hint, letters, not_a_choice, not_a_function, not_done
+from . import (
+    Verdict,
+    correct,
+    hint,
+    letters,
+    not_a_choice,
+    not_a_function,
+    not_answered,
+    still_has_placeholder,
+)
 
 #: How many processes the report check starts.
 REPORTERS = 3
@@ -44,6 +53,16 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     """
     if (verdict := not_a_function(print_report, "check_report(print_report)")) is not None:
         return verdict
+    verdict = _judge_report(print_report)
+    # The exercise gives the two print lines: run untouched, they fail, and the hint would
+    # say how to fix them. A learner who has not tried yet gets no hint.
+    if not verdict and still_has_placeholder(print_report):
+        return not_answered()
+    return verdict
+
+
+def _judge_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
+    """Run the reporters and say whether each report came out whole, or what went wrong."""
     lock = Lock(trace=True)
     screen, processes, stuck = _run_reporters(print_report, lock)
     if stuck:
@@ -55,7 +74,7 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     if failed:
         return hint(f"process {failed[0].name} failed with {_last_error(screen)}")
     if not screen.records():
-        return not_done()
+        return not_answered()
     if any(_own_lines(screen, f"P{n}") != report_lines(n) for n in range(REPORTERS)):
         return hint(
             "each process should print its two report lines once each: keep the two "

@@ -13,7 +13,9 @@ error during the notebook's experiments. Their task is
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import tempfile
 import threading
 import time
@@ -22,8 +24,9 @@ from contextlib import contextmanager
 
 from ...errors import WorkerDied
 from ...pool import Pool
+from ...results import AsyncResult
 from ...tempfiles import O_BINARY
-from . import Verdict, correct, hint, method_name, not_done
+from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
 
@@ -108,35 +111,76 @@ def check_reading(callback_thread: object, replies_for_map: object,
             sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
     """
     if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
-        return not_done()
+        return not_answered()
     thread = str(callback_thread).strip().lower()
     if "dispatch" not in thread:
         return hint(
-            "question 1: a callback is called by AsyncResult._finish, which _settle reaches; "
-            "and _settle is called from _receive, inside _dispatch_round. Which thread runs "
-            "_dispatch_round?"
+            "question 1: the path shown above the exercise starts in the method that waits on "
+            "the pipes and ends in the one that calls your callback. Which thread runs the "
+            "first of them?"
         )
     if replies_for_map != 8:
         return hint(
             "question 2: a worker answers every job with exactly one reply (see run_worker), "
             "and map sends one job per chunk, whatever the number of items."
         )
-    method = method_name(sentinel_watcher)
-    if method == "_replace":
-        return hint(
-            "question 3: _replace handles a death, but which method calls it? Look for "
-            "`deaths` and wait([...]) in the source."
-        )
-    if method != "_dispatch_round":
+    watcher = find_sentinel_watcher().__name__
+    if method_name(sentinel_watcher) != watcher.lower():
         return hint(
             "question 3: find the method that builds `deaths = {worker.process.sentinel: ...}` "
-            "and passes it to wait()."
+            "and passes it to wait(); a method that handles a death is called by it."
         )
     return correct(
         "Callbacks run in the dispatcher thread (keep them short: the pool waits for them); "
-        "one job, one reply, so 8 chunks bring 8 replies; and _dispatch_round waits on the "
-        "pipes, the sentinels and the wake-up pipe at once."
+        f"one job, one reply, so 8 chunks bring 8 replies; and {watcher} waits on the pipes, "
+        "the sentinels and the wake-up pipe at once."
     )
+
+
+# -- finding the code the exercise asks about -------------------------------------------
+#
+# The library's private methods may be renamed as it is improved. The exercise therefore
+# finds them by what they do, not by name: the method that waits on the sentinels is the
+# one whose source waits on ``deaths``; the path of a reply is found by following calls.
+
+_CALL = re.compile(r"\.(_\w+)\(")  # "self._receive(", "job.result._settle_job("
+
+
+def find_sentinel_watcher() -> Callable[..., object]:
+    """The ``Pool`` method that waits on the workers' sentinels (and on their pipes)."""
+    (method,) = [function for function in _methods(Pool)
+                 if "sentinel" in _source(function) and "wait(" in _source(function)]
+    return method
+
+
+def reply_path() -> list[Callable[..., object]]:
+    """The methods a worker's reply passes through, in order: from the one that waits on
+    the pipes, through the one that reads them, to the one that calls your ``callback``."""
+    to_reader = _calls_from(find_sentinel_watcher(), "read_messages(")
+    return to_reader + _calls_from(to_reader[-1], "_callback(")[1:]
+
+
+def _calls_from(start: Callable[..., object], goal: str) -> list[Callable[..., object]]:
+    """The shortest chain of calls from ``start`` to a method whose source says ``goal``."""
+    known = {function.__name__: function for cls in (Pool, AsyncResult)
+             for function in _methods(cls)}
+    paths = [[start]]
+    while paths:  # breadth first: the shortest chain
+        path = paths.pop(0)
+        if goal in _source(path[-1]):
+            return path
+        for name in dict.fromkeys(_CALL.findall(_source(path[-1]))):
+            if name in known and known[name] not in path:
+                paths.append([*path, known[name]])
+    raise LookupError(f"no chain of calls from {start.__qualname__} to {goal!r}")
+
+
+def _methods(cls: type) -> list[Callable[..., object]]:
+    return [value for value in vars(cls).values() if inspect.isfunction(value)]
+
+
+def _source(function: Callable[..., object]) -> str:
+    return inspect.getsource(function)
 
 
 # -- exercise 2: lose a task on purpose ----------------------------------------------------
@@ -153,7 +197,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
     die while running a task, and that the pool still answers afterwards.
     """
     if lost_task_error is Ellipsis or not callable(lost_task_error):
-        return not_done()
+        return not_answered()
     with Pool(2) as pool:
         outcome: dict[str, object] = {}
 
@@ -180,7 +224,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
                         "its type.")
         answer = outcome.get("value")
         if answer is None or answer is Ellipsis:
-            return not_done()
+            return not_answered()
         died = [record for record in pool.records() if record.outcome == "worker died"]
         if isinstance(answer, BaseException):
             return hint(f"you returned the exception itself, {answer!r}; return its type: "

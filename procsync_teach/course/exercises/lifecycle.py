@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_done
+from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_answered
 from procsync_teach.course.exercises.pools import _after_pause
 from procsync_teach.errors import PoolTerminated, TimeoutError
 from procsync_teach.pool import Pool
@@ -80,7 +80,7 @@ def check_get_or_default(get_or_default: Callable[[Any, float, Any], Any]) -> Ve
     in_time = _PretendResult("value", takes=0.5)
     kind, got = _try(get_or_default, in_time, 1.0, "default")
     if kind == "value" and (got is None or got is Ellipsis):
-        return not_done()
+        return not_answered()
     if kind == "raised":
         return hint(f"a task that finishes in time made your function raise {got!r}.")
     if got == "default":
@@ -131,7 +131,7 @@ def check_shutdown_order(steps: Sequence[Any]) -> Verdict:
     "join" and "terminate" call the pool's methods of the same names.
     """
     if steps is Ellipsis or steps is None:
-        return not_done()
+        return not_answered()
     if isinstance(steps, str) or not isinstance(steps, Sequence):
         return hint('give a list of step names, e.g. ["submit", ...].')
     names = [method_name(step) for step in steps]

@@ -21,7 +21,6 @@ holds like a traced ``Lock`` but excludes nobody.
 
 from __future__ import annotations
 
-import dis
 import functools
 import os
 import threading
@@ -34,7 +33,7 @@ from ...capture import capture_output
 from ...lock import new_hold_record, read_holds, record_hold
 from ...tempfiles import new_folder, remove, remove_when_dropped
 from ..running import run_to_the_end
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, does_nothing, hint, not_answered
 
 PROCESSES = 4  # how many processes run the learner's safe_increment together
 INCREMENTS = 20  # how many times each of them adds one
@@ -154,8 +153,8 @@ def check_safe_increment(safe_increment: Callable[..., Any]) -> Verdict:
     The check runs it in 4 processes started together, all sharing one counter (a
     :class:`SlowCounter`, which pauses after each read) and one ``procsync_teach.Lock``.
     """
-    if _does_nothing(safe_increment):
-        return not_done()
+    if does_nothing(safe_increment):
+        return not_answered()
     counter = SlowCounter()
     lock = Lock()
     calls = [(counter, lock, INCREMENTS)] * PROCESSES
@@ -165,7 +164,7 @@ def check_safe_increment(safe_increment: Callable[..., Any]) -> Verdict:
     expected = PROCESSES * INCREMENTS
     got = counter._shared.value
     if got == 0:
-        return not_done()
+        return not_answered()
     if got < expected:
         return hint(
             f"{PROCESSES} processes added {INCREMENTS} each, so the counter should read "
@@ -192,8 +191,8 @@ def check_transfer(transfer: Callable[..., Any]) -> Verdict:
     the other ``transfer(locks, "bob", "alice")``. ``locks`` maps each name to a lock
     that naps after every acquire, so taking the locks in a bad order deadlocks every time.
     """
-    if _does_nothing(transfer):
-        return not_done()
+    if does_nothing(transfer):
+        return not_answered()
     locks = {name: NappingLock(name) for name in ("alice", "bob")}
     calls = [(locks, "alice", "bob"), (locks, "bob", "alice")]
     pids: list[int] = []
@@ -215,22 +214,6 @@ def check_transfer(transfer: Callable[..., Any]) -> Verdict:
 
 
 # -- running the learner's function in processes --------------------------------------------
-
-
-def _does_nothing(function: Callable[..., Any]) -> bool:
-    """Whether ``function`` is still the stub: a body of only ``...``, ``pass`` or a docstring."""
-    if not callable(function) or function is Ellipsis:
-        return True
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return False
-    for instruction in dis.get_instructions(code):
-        if instruction.opname in ("RESUME", "NOP", "RETURN_VALUE", "RETURN_CONST"):
-            continue
-        if instruction.opname == "LOAD_CONST" and instruction.argval is None:
-            continue
-        return False
-    return True
 
 
 def _run_together(

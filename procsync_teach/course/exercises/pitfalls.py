@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ...errors import PoolTerminated
-from . import Verdict, correct, hint, letters, not_a_choice, not_done
+from . import Verdict, correct, hint, letters, not_a_choice, not_answered
 
 # -- running a script in a process of its own ---------------------------------------------
 
@@ -190,7 +190,7 @@ def check_squares(squares: Callable[[list[int]], list[int]]) -> Verdict:
             return hint(f"squares({list(numbers)}) raised {error!r}.")
         left = len(multiprocessing.active_children()) - before
         if got is None or got is ...:
-            return not_done()
+            return not_answered()
         expected = [n * n for n in numbers]
         if not isinstance(got, list) or got != expected:
             return hint(f"squares({list(numbers)}) returned {got!r}, not {expected!r}.")

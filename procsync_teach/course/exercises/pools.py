@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from procsync_teach.course.exercises import Verdict, check_choices, correct, hint, not_done
+from procsync_teach.course.exercises import Verdict, correct, hint, method_name, not_answered
 from procsync_teach.pool import Pool
 
 #: The numbers the check hands to the learner's ``collect_squares``.
@@ -101,7 +101,7 @@ def check_collect_squares(collect_squares: Callable[[Any, list[int]], list[int]]
     finally:
         watched.finish()
     if returned is None or returned is Ellipsis:
-        return not_done()
+        return not_answered()
     if "apply_async" not in watched.methods:
         used = ", ".join(sorted(set(watched.methods))) or "no pool method"
         return hint(f"your function used {used}. This exercise is about apply_async: one call "
@@ -125,6 +125,20 @@ def check_collect_squares(collect_squares: Callable[[Any, list[int]], list[int]]
 
 def check_method_choices(choices: dict[str, Any]) -> Verdict:
     """Check the method chosen for each scenario: a dict such as ``{"A": "apply", ...}``."""
-    return check_choices(choices, RIGHT_METHODS, _WHY,
-                         "block (apply, map) when you need the answer before going on; go "
-                         "async (apply_async, map_async) when the caller has other work to do.")
+    if not isinstance(choices, dict):
+        return not_answered() if choices is Ellipsis or choices is None else hint(
+            'give a dict that maps each scenario letter to a method, e.g. {"A": "apply", ...}.')
+    if any(value is Ellipsis or value is None for value in choices.values()):
+        return not_answered()
+    missing = sorted(set(RIGHT_METHODS) - set(choices))
+    if missing:
+        return hint(f"choose a method for scenario {', '.join(missing)} too.")
+    for letter, right in RIGHT_METHODS.items():
+        chosen = method_name(choices[letter])
+        if chosen not in RIGHT_METHODS.values():
+            return hint(f"scenario {letter}: {chosen!r} is not one of apply, apply_async, "
+                        "map, map_async.")
+        if chosen != right:
+            return hint(f"scenario {letter}: not {chosen}. {_WHY[letter]}")
+    return correct("block (apply, map) when you need the answer before going on; go async "
+                   "(apply_async, map_async) when the caller has other work to do.")

@@ -17,29 +17,25 @@ from typing import Any
 
 from ...context import get_context
 from ...process import Process
-from . import Verdict, check_choices, correct, hint, not_done
+from . import Verdict, check_choices, correct, hint, not_answered
 
 #: How many increments each of the check's two processes makes.
 INCREMENTS = 2_000
 
-#: The right channel for each scenario of the second exercise.
-RIGHT_CHANNELS = {
-    "A": "queue",
-    "B": "pipe",
-    "C": "value",
-    "D": "shared_memory",
-    "E": "manager",
-}
+#: The channels a learner picks from in the second exercise.
+CHANNELS = ("Queue", "Pipe", "Value", "shared_memory", "Manager")
 
-# Why each channel fits its scenario: the hint for a wrong choice.
-_WHY = {
-    "A": "many senders, one receiver, items of any kind, in the order they were sent.",
-    "B": "exactly two ends that talk both ways: the simplest and quickest channel.",
-    "C": "one number that every process updates: a single C value in shared memory, with "
-    "its own lock.",
-    "D": "a big block of bytes every process reads in place, never pickled or copied.",
-    "E": "a dict whose keys nobody knows in advance lives best in a server process that "
-    "every other process talks to through a proxy.",
+#: For each scenario of the second exercise: the right channel, and what the scenario is
+#: like (the hint for a wrong pick, which never names the right one).
+RIGHT_CHANNELS = {
+    "A": ({"queue"}, "has many senders and one receiver, with items of any kind, taken in "
+          "the order they were sent"),
+    "B": ({"pipe"}, "has exactly two ends that talk both ways"),
+    "C": ({"value"}, "is one number that every process updates"),
+    "D": ({"shared_memory"}, "is a big block of data that every process reads in place, "
+          "never pickled or copied"),
+    "E": ({"manager"}, "is a dict whose keys nobody knows in advance, updated only now and "
+          "then"),
 }
 
 _LOCK_RULE = ("the read and the write of counter.value are two steps, and another process can "
@@ -97,7 +93,7 @@ def check_count_safely(count_safely: Callable[[Any, int], object]) -> Verdict:
     except Exception as error:  # shown to the learner as a hint, not a traceback
         return hint(f"count_safely(counter, 5) raised {error!r}. Try its steps one by one.")
     if watched._value == 0 and watched.unlocked_uses == 0:
-        return not_done()
+        return not_answered()
     if watched.unlocked_uses:
         return hint(_LOCK_RULE)
     if watched._value != 5:
@@ -121,5 +117,5 @@ def check_count_safely(count_safely: Callable[[Any, int], object]) -> Verdict:
 
 def check_which_channel(choices: dict[str, Any]) -> Verdict:
     """Check the channel chosen for each scenario: a dict such as ``{"A": "Queue", ...}``."""
-    return check_choices(choices, RIGHT_CHANNELS, _WHY,
+    return check_choices(choices, RIGHT_CHANNELS, CHANNELS, "scenario",
                          "each scenario has the channel that fits it.")

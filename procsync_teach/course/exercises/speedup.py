@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ...clock import now
 from ...pool import Pool
-from . import Verdict, correct, hint, not_done
+from . import Verdict, correct, hint, not_answered
 
 #: (items, workers) pairs the learner's ``default_chunksize`` is tried on.
 CHUNKSIZE_CASES = ((2_000, 2), (100_000, 2), (1_000, 3), (50, 4), (64, 2), (10, 4), (7, 2), (1, 8))
@@ -48,7 +48,7 @@ def check_default_chunksize(default_chunksize: Callable[[int, int], int]) -> Ver
         except Exception as error:
             return hint(f"default_chunksize({n_items}, {workers}) raised {error!r}.")
     if all(answer in (None, ...) for answer in answers.values()):
-        return not_done()
+        return not_answered()
     for (n_items, workers), answer in answers.items():
         if isinstance(answer, float):
             return hint(
@@ -90,7 +90,7 @@ def check_few_messages(chunksize: int, items: int = ITEMS,
     counts the messages in ``pool.records()``.
     """
     if chunksize is ...:
-        return not_done()
+        return not_answered()
     if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
         return hint(f"a chunksize is a whole number of items, at least 1, not {chunksize!r}.")
     with Pool(2) as pool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import redirect_stdout
 
 from ...capture import capture_output
-from . import Verdict, correct, hint, not_a_function, not_done
+from . import Verdict, correct, hint, not_a_function, not_answered
 
 #: What the process started by the learner's function must print.
 GREETING = "Hello from a new process!"
@@ -31,7 +31,7 @@ def check_pool_size(workers: object) -> Verdict:
         workers: your answer, a whole number (an expression that computes it is best).
     """
     if workers is Ellipsis:
-        return not_done()
+        return not_answered()
     if isinstance(workers, bool) or not isinstance(workers, int):
         return hint(
             "give a whole number (an int), such as the result of a function that counts "
@@ -81,7 +81,7 @@ def check_run_in_a_process(run_in_a_process: Callable[[Callable, object], object
         )
     if process is None or process is Ellipsis:
         if not screen.records():
-            return not_done()
+            return not_answered()
         return hint("end your function with `return process`, so the check can look at it.")
     if not hasattr(process, "exitcode"):
         return hint(f"return the Process object itself, not {type(process).__name__}.")
