@@ -2,7 +2,9 @@
 
 Each workload runs on both implementations, alternating ours and the standard library's,
 several times; the table shows the median time of each and the ratio ours/stdlib (below
-1 means ours is faster). Workloads are small so that the whole run takes about a minute:
+1 means ours is faster). Workloads are small so that the whole run takes about a minute,
+plus half a minute or more per repetition for Dask's side of the cluster map row
+(``client.map`` of 10,000 tiny tasks, one Dask task each):
 
     python benchmarks/compare.py                 # every workload, 5 repetitions
     python benchmarks/compare.py --repeat 9      # steadier medians
@@ -14,7 +16,9 @@ Times are wall-clock on a shared machine: compare ratios, and repeat before trus
 from __future__ import annotations
 
 import argparse
+import atexit
 import fcntl
+import functools
 import multiprocessing
 import os
 import platform
@@ -146,6 +150,55 @@ def lock_contended(times: int) -> tuple[Callable, Callable]:
     return (lambda: run(procsync_teach.Lock())), (lambda: run(multiprocessing.Lock()))
 
 
+@functools.cache
+def _dask_client():
+    """One LocalCluster of two workers for every cluster row, started once, untimed."""
+    import distributed
+
+    local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                     dashboard_address="127.0.0.1:0")
+    client = distributed.Client(local, set_as_default=False)
+    atexit.register(local.close)
+    atexit.register(client.close)
+    return client
+
+
+def cluster_workload(count: int, kind: str) -> tuple[Callable, Callable]:
+    """procsync_teach.cluster.Pool against Dask's own API, on the same cluster.
+
+    ``kind`` "map": ``pool.map`` (one task per chunk) against ``client.map`` + ``gather``
+    (one task per item); "apply": ``count`` apply_async + get against ``count``
+    ``client.submit`` + ``gather``.
+    """
+    from procsync_teach import cluster
+
+    def ours():
+        pool = cluster.Pool(client=_dask_client())
+        pool.apply(tiny, (0,))
+        start = time.perf_counter()
+        if kind == "map":
+            pool.map(tiny, range(count))
+        else:
+            for result in [pool.apply_async(tiny, (i,)) for i in range(count)]:
+                result.get(60)
+        elapsed = time.perf_counter() - start
+        pool.close()
+        pool.join()
+        return elapsed
+
+    def dask():
+        client = _dask_client()
+        start = time.perf_counter()
+        if kind == "map":
+            futures = client.map(tiny, range(count), pure=False)
+        else:
+            futures = [client.submit(tiny, i, pure=False) for i in range(count)]
+        client.gather(futures)
+        return time.perf_counter() - start
+
+    return ours, dask
+
+
 def workloads() -> dict[str, tuple]:
     """Every workload, by name, with the target ratio ours/stdlib (None: report only)."""
     return {
@@ -162,6 +215,12 @@ def workloads() -> dict[str, tuple]:
         "Pool(2) start+apply+close+join, forkserver": (pool_lifetime("forkserver"), 1.5),
         "lock acquire+release x100,000, uncontended": (lock_uncontended(100_000), None),
         "lock, 2 processes x 5,000 increments": (lock_contended(5_000), 2.5),
+        # The cluster rows compare procsync_teach.cluster.Pool with Dask's own API (in the
+        # "stdlib" column), on one LocalCluster of two workers.
+        "cluster: Pool.map of 10,000 tiny tasks vs client.map + gather":
+            (cluster_workload(10_000, "map"), 0.2),
+        "cluster: 500 apply_async + get vs 500 client.submit + gather":
+            (cluster_workload(500, "apply"), 1.3),
     }
 
 
@@ -190,7 +249,7 @@ def main() -> None:
         ours, stdlib, *extra = measure(functions, options.repeat)
         ratio = ours / stdlib
         verdict = "" if target is None else f"≤ {target} {'✓' if ratio <= target else '✗'}"
-        print(f"| {name} | {ours:.4f} | {stdlib:.4f} | {ratio:.2f} | {verdict} |", flush=True)
+        print(f"| {name} | {ours:.4f} | {stdlib:.4f} | {ratio:.3g} | {verdict} |", flush=True)
         if extra:
             print(f"| ↳ bare flock pair, same count | {extra[0]:.4f} | | "
                   f"{ours / extra[0]:.2f} (ours/flock) | |", flush=True)

@@ -6,7 +6,9 @@ under every start method, a dead worker or a terminated pool never leaves a call
 waiting forever, and every task leaves a record the course can draw.
 
 Start with :class:`Lock` (``lock.py``) and :class:`Pool` (``pool.py``); :func:`Process`
-and :func:`capture_output` run and watch single processes.
+and :func:`capture_output` run and watch single processes. ``procsync_teach.cluster.Pool``
+(``cluster.py``) is the same Pool on a Dask cluster; import it from there, so that Dask is
+loaded only by the programs that use it.
 """
 
 from .capture import Capture, capture_output

@@ -79,6 +79,12 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
             jobs_done += 1
 
 
+def run_one_job(job: Job) -> bytes:
+    """Run one job that came alone, not down a pool's pipe, and return its pickled reply;
+    never raises. A task of :class:`procsync_teach.cluster.Pool` is one such job."""
+    return _run_job(job, _JobFunction())
+
+
 def _run_job(job: Job, functions: _JobFunction) -> bytes:
     """Run one job and return its pickled reply; never raises."""
     started = now()

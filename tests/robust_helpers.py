@@ -7,7 +7,10 @@ forkserver find its functions and exception classes by name.
 from __future__ import annotations
 
 import os
+import signal
 import threading
+import time
+from pathlib import Path
 
 from procsync_teach.course.sign_in import sign_in_and_sleep
 
@@ -58,3 +61,15 @@ def use_lock(lock):
     """Take and release a Lock that came as an ordinary argument."""
     with lock:
         return os.getpid()
+
+
+def mark_and_sleep(directory, name, seconds):
+    """Leave a file called ``name`` in ``directory`` (this task has started), then sleep."""
+    Path(directory, str(name)).touch()
+    time.sleep(seconds)
+    return name
+
+
+def kill_own_process():
+    """Die by SIGKILL: a task that kills whichever worker runs it."""
+    os.kill(os.getpid(), signal.SIGKILL)

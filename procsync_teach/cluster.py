@@ -1,0 +1,632 @@
+"""The course's Pool on a Dask cluster: the same program, past one machine.
+
+Dask (the ``distributed`` package) runs tasks on a *cluster*: one scheduler that
+hands out tasks and many worker processes, on this machine or on others. It has no
+Pool, so a program written for ``multiprocessing.Pool`` does not run on it as it is.
+This module gives it one: :class:`Pool` has the interface of ``procsync_teach.Pool``
+and turns each call into Dask's own::
+
+    your program                     this Pool                    Dask
+    ------------                     ---------                    ----
+    Pool(4)                  ──►  start a LocalCluster     ──►  scheduler + 4 worker
+                                   (or use one by address)       processes, 1 thread each
+    apply_async(f, (x,))     ──►  one job                  ──►  client.submit(run job)
+    map(f, items)            ──►  one job per *chunk*      ──►  one submit per chunk
+    imap(f, items)           ──►  a thread submits chunks  ──►  submits as the input comes
+    AsyncResult.get(timeout) ◄──  settled by the collector ◄──  futures done, gathered
+                                   thread                        in batches
+    records()                ◄──  attempts, per job        ◄──  the scheduler's task stream,
+                                                                 lost workers, task stories
+    terminate()              ──►  settle, cancel           ──►  cancel futures, close the
+                                                                 cluster if this Pool owns it
+
+What happens on ``apply_async(f, (x,))``, step by step:
+
+1. The caller checks the pool is running and pickles ``f`` and ``(x,)`` here, as
+   ``procsync_teach.Pool`` does (a notebook function travels by value), so a mistake
+   raises in the caller. It returns an :class:`~procsync_teach.AsyncResult`.
+2. The job goes to the scheduler as one Dask task with a key of its own, e.g.
+   ``procsync-3f2a-17``: the task is "run this job", made by the same code a
+   ``procsync_teach`` worker runs, so results, errors and their tracebacks come back
+   exactly as from the local pool.
+3. The scheduler gives the task to a free worker. If that worker dies, the scheduler
+   gives the task to another: Dask *retries*, where the local pool reports
+   :class:`~procsync_teach.WorkerDied`. Only a task that has killed several workers
+   (``distributed.scheduler.allowed-failures`` + 1, four by default) fails, with
+   :class:`~procsync_teach.WorkerDied`.
+4. When the task's future is done, Dask calls the Pool back in Dask's callback
+   thread, which hands the future to the Pool's *collector* thread. The collector
+   fetches the replies of all the futures done so far in one round trip
+   (``client.gather``) and settles their AsyncResults (running your callbacks).
+
+Threads: your threads submit work and set the state, under ``_lock``; Dask's own
+thread runs its event loop (the messages) and its callback thread hands over done
+futures; the collector fetches replies and settles results (``terminate()`` settles,
+from your thread, the ones it cuts short: each job is settled once, by whoever takes it
+out of ``_pending`` first), and at the end of CLOSE shuts the pool down; each ``imap``
+has a feeder thread that submits its chunks.
+
+The lifecycle is the local pool's: RUN, then CLOSE (finish the queued work, then
+shut down) or TERMINATE (stop now). A Pool that started its cluster shuts it down; a
+Pool given an address or a Client leaves that cluster running.
+
+The workers run ``procsync_teach`` code, so the package must be importable on them:
+it is on a LocalCluster and on ``dask worker`` processes started on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import importlib.util
+import itertools
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import distributed
+
+from .chunks import choose_chunksize
+from .clock import now
+from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from .interface import PoolInterface
+from .messages import FunctionPickles, Job, dumps, unpack_reply
+from .results import AsyncResult, IMapIterator
+from .trace import RECORDS_KEPT, TaskRecord
+from .worker import run_one_job
+
+RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+
+#: Every listener a Pool starts (scheduler, workers, nannies) binds to this address, so
+#: that nobody else on the network can reach them. A cluster bound to all interfaces
+#: would run anybody's code on this machine.
+LOOPBACK = "127.0.0.1"
+
+#: At most how many seconds ``terminate()`` gives each worker of the Pool's own cluster
+#: to stop by itself before killing it, running task and all.
+STOP_GRACE = 0.5
+
+
+@dataclass
+class _Job:
+    """One job (one ``apply`` call, or one chunk of a ``map``) sent to the cluster as a task."""
+
+    job_id: int  # e.g. 17
+    key: str  # the Dask task's key, e.g. "procsync-3f2a-17"
+    result: AsyncResult | IMapIterator
+    first: int  # index of the job's first call among its result's items
+    calls: int  # how many calls it holds
+    submitted: float  # on the shared clock
+    future: distributed.Future | None = None  # held: a dropped future is cancelled
+
+
+class _Settled(NamedTuple):
+    """What records() needs of a settled job (not its result, which may be large)."""
+
+    job_id: int
+    key: str
+    calls: int
+    submitted: float
+    outcome: str  # "ok", "error", "worker died" or "terminated"
+
+
+@dataclass
+class _DaskLog:
+    """What the scheduler knows about a pool's tasks, fetched in one round trip."""
+
+    stream: dict[str, tuple[str, float, float]]  # key -> (worker, start, stop) of its last run
+    entered: dict[str, list[float]]  # key -> times it was handed to a worker
+    lost: dict[str, list[tuple[str, float]]]  # key -> (worker, time) of each worker lost under it
+    workers: dict[str, tuple[Any, int]]  # address -> (name, pid) of the workers alive now
+
+
+class Pool(PoolInterface):
+    """A pool whose workers are the processes of a Dask cluster.
+
+    It writes the three methods that submit work (``apply_async``, ``_map_async`` and
+    ``_imap``); the others (``apply``, ``map``, ``starmap``, ``imap``, ...) come from
+    :class:`~procsync_teach.interface.PoolInterface`, made of these three.
+
+    The program you wrote for ``procsync_teach.Pool`` or ``multiprocessing.Pool`` runs
+    unchanged; only the line that makes the pool changes::
+
+        with Pool(4) as pool:                                  # a cluster on this machine
+            print(pool.map(square, range(10)))
+        with Pool(address="tcp://127.0.0.1:8786") as pool:     # a cluster that runs already
+            print(pool.map(square, range(10)))
+
+    Results, exceptions and timeouts are those of ``multiprocessing.Pool``. What differs
+    is Dask's: a worker that dies does not fail its task, the scheduler runs it again on
+    another worker (``records()`` shows each attempt); and a running task cannot be
+    stopped without stopping its worker (see :meth:`terminate`).
+
+    Args:
+        processes: how many worker processes the Pool's own cluster has (one thread
+            each); None means ``os.cpu_count()``. Not allowed with ``address`` or
+            ``client``: the cluster has the workers it has.
+        address: the scheduler of a running cluster, e.g. ``"tcp://127.0.0.1:8786"``.
+        client: a ``distributed.Client`` connected to a running cluster.
+
+    Raises:
+        ValueError: ``processes`` below 1, or more than one of the three given.
+    """
+
+    def __init__(self, processes: int | None = None, *, address: str | None = None,
+                 client: distributed.Client | None = None):
+        if sum(given is not None for given in (processes, address, client)) > 1:
+            raise ValueError("give processes, address or client, not several: "
+                             "a cluster that runs already has the workers it has")
+        if processes is not None and processes < 1:
+            raise ValueError("Number of processes must be at least 1")
+        self._cluster: distributed.LocalCluster | None = None
+        self._owns_client = client is None
+        if client is None and address is None:
+            self._cluster = _start_local_cluster(processes or os.cpu_count() or 1)
+            address = self._cluster.scheduler_address
+        try:
+            self._client = client or distributed.Client(address, set_as_default=False)
+        except BaseException:
+            if self._cluster is not None:
+                self._cluster.close()  # ours: it must not outlive the failed Pool
+            raise
+        self._clock_offset = time.time() - now()  # Dask's times are time.time()
+        self._token = uuid.uuid4().hex[:8]
+        self._state = RUN
+        self._lock = threading.Lock()  # guards _state, _pending, _finished, _feeders, _arrived
+        self._news = threading.Condition(self._lock)  # wakes the collector thread
+        self._pending: dict[str, _Job] = {}  # key -> job, for every job not yet settled
+        self._arrived: list[distributed.Future] = []  # done, waiting for the collector
+        self._finished: deque[_Settled] = deque(maxlen=RECORDS_KEPT)
+        self._feeders = 0  # imap input threads still running
+        self._job_ids = itertools.count()
+        self._function_pickles = FunctionPickles()
+        self._slots: dict[Any, int] = {}  # worker name -> lane in the timelines
+        self._lanes: dict[str, tuple[int, int]] = {}  # worker address -> (slot, pid)
+        self._final_log: _DaskLog | None = None  # kept when the client goes
+        self._shut_down_lock = threading.Lock()
+        self._ended = threading.Event()
+        self._client.get_task_stream(count=1)  # starts the scheduler's task stream
+        self._processes = self._learn_workers(self._fetch_log([]))
+        self._collector = threading.Thread(target=self._collect, name="procsync-collector",
+                                           daemon=True)
+        self._collector.start()
+        _live_pools.add(self)
+
+    def __repr__(self) -> str:
+        return (f"<procsync_teach.cluster.Pool state={self._state} "
+                f"processes={self._processes} pending={len(self._pending)}>")
+
+    def __reduce__(self):
+        raise NotImplementedError("pool objects cannot be passed between processes or pickled")
+
+    def __enter__(self) -> Pool:
+        self._check_running()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.terminate()
+
+    def dashboard_link(self) -> str | None:
+        """The address of Dask's dashboard, if bokeh is installed to draw it; else None.
+
+        (The scheduler's web server runs either way; without bokeh it has no dashboard.)
+        """
+        if importlib.util.find_spec("bokeh") is None:
+            return None
+        return self._client.dashboard_link
+
+    # -- submitting work ---------------------------------------------------------------
+
+    def apply_async(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] = (),
+        kwds: dict | None = None,
+        callback: Callable[[Any], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+    ) -> AsyncResult:
+        """Start ``func(*args, **kwds)`` on a worker; return at once with an AsyncResult.
+
+        ``callback`` and ``error_callback`` run in Dask's callback thread: keep them short.
+
+        Raises:
+            ValueError: the pool is not running (after ``close()`` or ``terminate()``).
+            TypeError: ``func`` is not callable, or an argument cannot be pickled.
+        """
+        self._check_running()
+        result = AsyncResult(1, 1, True, callback, error_callback)
+        function = _pickle_function(func, self._function_pickles)
+        self._submit([self._job(function, "apply", (tuple(args), dict(kwds or {})), result, 0, 1)])
+        return result
+
+    def _map_async(self, func, iterable, kind: str, chunksize, callback,
+                   error_callback) -> AsyncResult:
+        self._check_running()
+        items = list(iterable)
+        chunksize = choose_chunksize(len(items), self._processes, chunksize)
+        chunks = [items[first : first + chunksize] for first in range(0, len(items), chunksize)]
+        result = AsyncResult(len(items), len(chunks), False, callback, error_callback)
+        function = _pickle_function(func, self._function_pickles)
+        self._submit([self._job(function, kind, chunk, result, number * chunksize, len(chunk))
+                      for number, chunk in enumerate(chunks)])
+        return result
+
+    def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
+        self._check_running()
+        chunksize = choose_chunksize(0, self._processes, chunksize)
+        function = _pickle_function(func, self._function_pickles)
+        result = IMapIterator(ordered)
+        with self._lock:
+            self._check_running()
+            self._feeders += 1
+        threading.Thread(target=self._feed, args=(function, iter(iterable), chunksize, result),
+                         name="procsync-imap-feeder", daemon=True).start()
+        return result
+
+    def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
+              result: IMapIterator) -> None:
+        """In a thread of its own: turn imap's input into tasks as the input comes."""
+        count = 0
+        try:
+            while chunk := list(itertools.islice(items, chunksize)):
+                self._submit([self._job(function, "map", chunk, result, count, len(chunk))],
+                             imap=True)
+                count += len(chunk)
+        except BaseException as error:  # the input or pickling failed: that position raises it
+            result._settle_job(count, 1, False, error)
+            count += 1
+        finally:
+            result._set_length(count)
+            with self._lock:
+                self._feeders -= 1
+                self._news.notify()
+
+    def _job(self, function: bytes, kind: str, arguments: Any,
+             result: AsyncResult | IMapIterator, first: int, calls: int) -> tuple[Job, _Job]:
+        """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
+        job_id = next(self._job_ids)
+        key = f"procsync-{self._token}-{job_id}"
+        return (Job(job_id, function, kind, dumps(arguments)),
+                _Job(job_id, key, result, first, calls, now()))
+
+    def _submit(self, jobs: list[tuple[Job, _Job]], imap: bool = False) -> None:
+        """Send each job to the scheduler as a task, and have its end settle the result."""
+        with self._lock:
+            # close() does not stop an imap already begun; terminate() does
+            if imap and self._state == TERMINATE:
+                raise PoolTerminated("the pool was terminated before this task was sent")
+            if not imap:
+                self._check_running()  # again: close() may have come while we pickled
+            for _, job in jobs:
+                self._pending[job.key] = job
+        for message, job in jobs:
+            try:
+                job.future = self._client.submit(_run_on_worker, message, key=job.key)
+            except Exception as error:  # terminate() closed the client meanwhile, or the
+                # cluster is gone: the result says so, as a result must always settle
+                self._settle(job, False, PoolError(f"task {job.job_id} could not be sent to "
+                                                   f"the cluster: {error!r}"))
+                continue
+            job.future.add_done_callback(self._on_done)
+
+    # -- when tasks end: Dask's callback thread, then the collector thread ---------------
+
+    def _on_done(self, future: distributed.Future) -> None:
+        """Dask calls this in its callback thread when a task's future is done: pass it on.
+
+        The collector fetches the results, not this thread: while the collector waits
+        for one batch of results, the futures that finish meanwhile gather here, to be
+        fetched together in one round trip (one per future would cost the most).
+        """
+        with self._lock:
+            self._arrived.append(future)
+            self._news.notify()
+
+    def _collect(self) -> None:
+        """The collector thread's life: settle the jobs whose tasks ended, until the
+        pool is terminated, or closed with nothing left to settle (then shut it down)."""
+        while True:
+            with self._lock:
+                self._news.wait_for(lambda: self._arrived or self._finishing())
+                arrived, self._arrived = self._arrived, []
+                finishing = self._finishing()
+            if arrived:
+                self._settle_arrivals(arrived)
+            elif finishing:
+                break
+        if self._state == CLOSE:
+            self._shut_down([])
+
+    def _finishing(self) -> bool:
+        """Is the collector's work over? Called holding ``_lock``."""
+        return self._state == TERMINATE or (
+            self._state == CLOSE and not self._pending and not self._feeders)
+
+    def _settle_arrivals(self, futures: list[distributed.Future]) -> None:
+        """Settle the jobs of these done futures, fetching their replies in one go."""
+        with self._lock:
+            jobs = [self._pending.get(future.key) for future in futures]
+        arrived = [(job, future) for job, future in zip(jobs, futures, strict=True) if job]
+        finished = [future for _, future in arrived if future.status == "finished"]
+        try:
+            replies = dict(zip(finished, self._client.gather(finished), strict=True))
+        except Exception as error:  # the replies could not be fetched: the cluster went away
+            replies = {future: error for future in finished}
+        for job, future in arrived:
+            reply = replies.get(future)
+            if isinstance(reply, Exception):
+                lost = PoolError(f"the result of task {job.job_id} was lost: {reply!r}")
+                self._settle(job, False, lost)
+            else:
+                self._settle(job, *self._outcome(job, future, reply))
+
+    def _outcome(self, job: _Job, future: distributed.Future,
+                 reply_bytes: bytes | None) -> tuple[bool, Any]:
+        """What a done future says: the job's reply, or what Dask made of the task."""
+        if future.status == "finished":
+            reply = unpack_reply(reply_bytes)
+            return reply.ok, reply.value if reply.ok else _rebuild_error(job, *reply.value)
+        if future.status == "cancelled":
+            return False, PoolError(f"task {job.job_id} was cancelled on the cluster "
+                                    "(by a restart of its workers, or by another client)")
+        error = future.exception()
+        if isinstance(error, distributed.KilledWorker):
+            died = WorkerDied(
+                f"task {job.job_id} was running each time a worker died, on every worker "
+                "the scheduler tried: it probably kills its worker itself (by running out "
+                "of memory, say, or crashing in C code); try it alone, on one worker, to "
+                "see how. Dask stops retrying after distributed.scheduler.allowed-failures "
+                "+ 1 tries")
+            died.__cause__ = error
+            return False, died
+        return False, error
+
+    def _settle(self, job: _Job, ok: bool, value: Any, outcome: str = "") -> None:
+        """Hand a job's outcome to its result, once; report a failing callback."""
+        with self._lock:
+            if self._pending.pop(job.key, None) is None:
+                return  # settled already
+            outcome = outcome or ("ok" if ok else
+                                  "worker died" if isinstance(value, WorkerDied) else "error")
+            self._finished.append(_Settled(job.job_id, job.key, job.calls, job.submitted,
+                                           outcome))
+            job.future = None
+        try:
+            job.result._settle_job(job.first, job.calls, ok, value)
+        except Exception:  # the callback raised: report it, keep serving
+            print(f"procsync_teach: a callback of task {job.job_id} raised; the pool goes on:",
+                  file=sys.stderr)
+            traceback.print_exc()
+
+    # -- the lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Accept no more work; the cluster finishes what is queued, then (if this Pool
+        started it) shuts down."""
+        with self._lock:
+            if self._state != RUN:
+                return
+            self._state = CLOSE
+            self._news.notify()  # the collector shuts the pool down when the work is done
+
+    def terminate(self) -> None:
+        """Stop now: every result not yet settled fails with PoolTerminated.
+
+        On a cluster this Pool started, the workers are stopped, running tasks with them.
+        On a cluster given by ``address`` or ``client``, the tasks that have not started
+        are cancelled, but a task already running **keeps running to its end** on its
+        worker (Dask cannot stop a running task without restarting the worker, which
+        would stop every other client's tasks too); its result is dropped.
+        """
+        with self._lock:
+            self._state = TERMINATE
+            self._news.notify()
+            pending = list(self._pending.values())
+        error = PoolTerminated("the pool was terminated before this task finished")
+        for job in pending:
+            self._settle(job, False, error, "terminated")
+        self._shut_down([job.future for job in pending if job.future is not None])
+
+    def join(self) -> None:
+        """Wait until the pool has shut down; call ``close()`` or ``terminate()`` first.
+
+        Raises:
+            ValueError: the pool is still running.
+        """
+        if self._state == RUN:
+            raise ValueError("Pool is still running")
+        self._ended.wait()
+        if threading.current_thread() is not self._collector:
+            self._collector.join()
+
+    def _shut_down(self, cancel: list[distributed.Future]) -> None:
+        """Cancel ``cancel``, keep the scheduler's log for records(), let the cluster go."""
+        with self._shut_down_lock:
+            if self._ended.is_set():
+                return
+            try:
+                if cancel and self._cluster is None:
+                    self._client.cancel(cancel)
+                self._final_log = self._fetch_log(self._keys())
+            except Exception:  # the cluster went away first: records() has less to say
+                self._final_log = _DaskLog({}, {}, {}, {})
+            finally:
+                if self._owns_client:
+                    self._client.close()
+                if self._cluster is not None:
+                    if self._state == TERMINATE:
+                        self._cluster.sync(_stop_workers_now, self._cluster)
+                    self._cluster.close()
+                self._ended.set()
+                _live_pools.discard(self)
+
+    def _check_running(self) -> None:
+        if self._state != RUN:
+            raise ValueError("Pool not running")
+
+    # -- records --------------------------------------------------------------------------
+
+    def records(self, since: float | None = None) -> list[TaskRecord]:
+        """A record of every attempt at every finished job (the most recent ones).
+
+        Made from what the scheduler logs: its task stream (who ran a task, when), the
+        workers it lost and the tasks they held, and when it handed each task out. A
+        job whose worker died has one record per lost attempt (outcome "worker died")
+        before the one that finished. Same shape as ``procsync_teach.Pool.records()``,
+        so the course's timeline plots draw either pool.
+
+        Args:
+            since: keep only jobs submitted at or after this time on the shared clock.
+        """
+        with self._lock:
+            jobs = list(self._finished)
+        log = self._final_log or self._fetch_log([job.key for job in jobs])
+        self._learn_workers(log)
+        records = []
+        for job in jobs:
+            if since is None or job.submitted >= since:
+                records.extend(self._attempts(job, log))
+        return records
+
+    def _attempts(self, job: _Settled, log: _DaskLog) -> list[TaskRecord]:
+        """One record per attempt at ``job``: each lost worker's, then the one that ended it."""
+        entered = iter(log.entered.get(job.key, []))
+        records = []
+        for address, when in log.lost.get(job.key, []):
+            slot, pid = self._lane(address)
+            started = next(entered, when)
+            records.append(TaskRecord(job.job_id, slot, pid, job.calls, job.submitted,
+                                      self._on_our_clock(started), self._on_our_clock(when),
+                                      "worker died"))
+        if job.key in log.stream:
+            address, start, stop = log.stream[job.key]
+            slot, pid = self._lane(address)
+            records.append(TaskRecord(job.job_id, slot, pid, job.calls, job.submitted,
+                                      self._on_our_clock(start), self._on_our_clock(stop),
+                                      job.outcome))
+        elif job.outcome != "worker died":  # never ran: terminated or cancelled
+            records.append(TaskRecord(job.job_id, -1, 0, job.calls, job.submitted,
+                                      math.nan, math.nan, job.outcome))
+        return records
+
+    def _keys(self) -> list[str]:
+        with self._lock:
+            return [job.key for job in self._finished] + list(self._pending)
+
+    def _fetch_log(self, keys: list[str]) -> _DaskLog:
+        return _DaskLog(**self._client.run_on_scheduler(_scheduler_log, keys=keys))
+
+    def _learn_workers(self, log: _DaskLog) -> int:
+        """Give each worker a lane (its slot in the timelines), by name: a worker that a
+        nanny restarts keeps its name, so its replacement keeps the lane. Returns how
+        many workers there are now: map's chunks are cut for them."""
+        def in_name_order(worker: tuple[str, tuple[Any, int]]) -> tuple[int, str]:
+            name = str(worker[1][0])
+            return len(name), name  # 0, 1, ..., 9, 10, not 0, 1, 10, 2
+
+        for address, (name, pid) in sorted(log.workers.items(), key=in_name_order):
+            self._lanes[address] = (self._slots.setdefault(name, len(self._slots)), pid)
+        return max(len(log.workers), 1)
+
+    def _lane(self, address: str) -> tuple[int, int]:
+        """(slot, pid) of a worker; a worker that died before the pool saw it gets a new
+        lane, and pid 0."""
+        if address not in self._lanes:
+            self._lanes[address] = (self._slots.setdefault(address, len(self._slots)), 0)
+        return self._lanes[address]
+
+    def _on_our_clock(self, seconds: float) -> float:
+        return seconds - self._clock_offset
+
+
+def _start_local_cluster(processes: int) -> distributed.LocalCluster:
+    """A scheduler and ``processes`` single-threaded worker processes on this machine.
+
+    Every listener is on loopback, on a port the system picks: the scheduler's web
+    server (which draws the dashboard only if bokeh is installed) included, whose
+    default port 8787 a second cluster would find taken.
+    """
+    return distributed.LocalCluster(n_workers=processes, threads_per_worker=1, processes=True,
+                                    host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0")
+
+
+async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
+    """Close a LocalCluster's workers, killing within :data:`STOP_GRACE` seconds one still
+    busy with a task (the cluster's own ``close()`` would wait 4 s for it)."""
+    await asyncio.gather(*(nanny.close(timeout=STOP_GRACE)
+                           for nanny in local_cluster.workers.values()))
+
+
+def _pickle_function(func: Callable[..., Any], pickles: FunctionPickles) -> bytes:
+    """Pickle the function for all its jobs (once for all calls of the same function:
+    see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
+    if not callable(func):
+        raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
+    return pickles.get(func)
+
+
+def _rebuild_error(job: _Job, error: BaseException, text: str) -> BaseException:
+    """Give a task's exception its worker-side traceback, as ``__cause__``."""
+    if not isinstance(error, Exception):
+        # SystemExit or KeyboardInterrupt raised by a task must not stop the caller.
+        error = PoolError(f"task {job.job_id} raised {error!r} on its worker; the worker goes on")
+    if text:
+        error.__cause__ = RemoteTraceback(text)
+    return error
+
+
+def _run_on_worker(job: Job) -> bytes:
+    """The Dask task: run one job as a ``procsync_teach`` worker would; return its reply.
+
+    The reply is pickled here, on the worker, so that a result that cannot travel fails
+    its own task with ``MaybeEncodingError``, as in ``multiprocessing``.
+    """
+    return run_one_job(job)
+
+
+def _scheduler_log(dask_scheduler: Any, keys: list[str]) -> dict[str, Any]:
+    """Runs in the scheduler: what it logged about these tasks' attempts (see _DaskLog)."""
+    wanted = set(keys)
+    stream = {}
+    for entry in dask_scheduler.get_task_stream():
+        if entry["key"] in wanted:
+            compute = [span for span in entry["startstops"] if span["action"] == "compute"]
+            if compute:
+                stream[entry["key"]] = (entry["worker"], compute[0]["start"], compute[-1]["stop"])
+    entered: dict[str, list[float]] = {key: [] for key in wanted}
+    for step in dask_scheduler.story(*wanted) if wanted else []:
+        if step[2] == "processing":  # (key, start, finish, recommendations, stimulus, time)
+            entered[step[0]].append(step[-1])
+    lost: dict[str, list[tuple[str, float]]] = {}
+    for topic, events in dask_scheduler.get_events().items():
+        if topic == "all":  # a copy of each worker's events, without its address
+            continue
+        for when, event in events:
+            if isinstance(event, dict) and event.get("action") == "remove-worker":
+                for key in wanted & set(event["processing-tasks"]):
+                    lost.setdefault(key, []).append((topic, when))
+    for losses in lost.values():
+        losses.sort(key=lambda loss: loss[1])
+    workers = {address: (state.name, state.pid)
+               for address, state in dask_scheduler.workers.items()}
+    return {"stream": stream, "entered": entered, "lost": lost, "workers": workers}
+
+
+# Pools still running when the interpreter exits are terminated, so that the clusters
+# they started do not outlive the program.
+_live_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+@atexit.register
+def _terminate_live_pools() -> None:
+    for pool in list(_live_pools):
+        pool.terminate()

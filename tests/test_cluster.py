@@ -1,0 +1,249 @@
+"""procsync_teach.cluster.Pool: the Pool's scenarios on a Dask cluster, and what Dask adds.
+
+The parity scenarios of ``tests/test_pool_parity.py`` run here unchanged against a
+``cluster.Pool`` (imported, not copied: the fixtures below give them this pool). Where
+``procsync_teach.Pool`` differs from ``multiprocessing.Pool`` (it pickles in the caller,
+it refuses ``chunksize=0``), the cluster's Pool behaves as ``procsync_teach.Pool``, so
+``implementation`` says "procsync_teach" to those tests. The Lock, start-method,
+initializer and maxtasksperchild scenarios do not apply: a Dask cluster starts its own
+workers, and the cluster Pool has no such arguments.
+
+The scenarios that leave the pool running share one LocalCluster (starting one takes
+about a second); the lifecycle ones and those that kill workers start their own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+
+import dask
+import distributed
+import psutil
+import pytest
+
+from procsync_teach import PoolError, PoolTerminated, WorkerDied, cluster
+from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
+from tests import robust_helpers
+from tests.helpers import slow, square
+from tests.test_pool_parity import (  # noqa: F401 - collected here, run against cluster.Pool
+    test_a_pool_cannot_be_pickled,
+    test_apply_async_runs_the_callback_before_get_returns,
+    test_apply_returns_the_value,
+    test_chunksize_zero_is_refused,
+    test_close_finishes_queued_work_then_refuses_more,
+    test_failed_result_is_not_successful_and_raises_every_time,
+    test_get_with_timeout_raises_multiprocessing_timeout_error,
+    test_imap_next_with_timeout_raises_multiprocessing_timeout_error,
+    test_imap_raises_a_failed_item_in_its_turn_and_goes_on,
+    test_imap_returns_before_its_input_is_exhausted,
+    test_imap_unordered_yields_every_result,
+    test_imap_yields_in_input_order,
+    test_join_of_a_running_pool_raises_value_error,
+    test_map_async_callback_gets_the_whole_list,
+    test_map_async_error_callback_gets_the_exception,
+    test_map_of_nothing_is_an_empty_list,
+    test_map_raises_the_error_of_a_failing_item,
+    test_map_returns_results_in_input_order,
+    test_map_takes_a_generator,
+    test_map_with_explicit_chunksize,
+    test_non_callable_task_is_a_type_error,
+    test_pool_needs_at_least_one_process,
+    test_starmap_async_callback_gets_the_whole_list,
+    test_starmap_unpacks_each_tuple,
+    test_successful_before_ready_raises_value_error,
+    test_task_error_has_its_type_and_the_worker_traceback_as_cause,
+    test_unpicklable_argument_raises_the_pickling_error,
+    test_unpicklable_result_raises_maybe_encoding_error,
+    test_with_block_gives_the_pool_and_ends_it,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+WAIT = 20.0  # a retried task waits for a worker to be replaced: generous, never endless
+
+
+@pytest.fixture(scope="module")
+def shared_cluster():
+    """A LocalCluster of two single-threaded workers, on loopback, for the whole module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def client(shared_cluster):
+    with distributed.Client(shared_cluster, set_as_default=False) as connected:
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def implementation() -> str:
+    return "procsync_teach"  # the branch of the parity tests this Pool takes: see above
+
+
+@pytest.fixture(scope="module")
+def pool(client):
+    """A cluster Pool on the shared cluster, shared by the tests that leave it running."""
+    shared = cluster.Pool(client=client)
+    yield shared
+    shared.terminate()
+    shared.join()
+
+
+@pytest.fixture
+def make_pool():
+    """Make Pools with clusters of their own; terminated and joined after the test."""
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(cluster.Pool(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.terminate()
+        each.join()
+
+
+def what_runs_here() -> tuple[set[int], set[tuple[str, int]]]:
+    """The pids of this process's descendants, and every address any of us listens on."""
+    family = [psutil.Process(), *psutil.Process().children(recursive=True)]
+    listening = set()
+    for process in family:
+        try:
+            connections = process.net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue
+        listening |= {tuple(c.laddr) for c in connections if c.status == psutil.CONN_LISTEN}
+    return {process.pid for process in family[1:]}, listening
+
+
+def wait_for_files(directory: str, count: int) -> list[str]:
+    """The names of the files in ``directory`` once there are ``count`` of them."""
+    deadline = time.monotonic() + WAIT
+    while len(os.listdir(directory)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} tasks started"
+        time.sleep(0.02)
+    return os.listdir(directory)
+
+
+# -- what Dask adds: retries, and records of each attempt ----------------------------------
+
+
+def test_a_killed_workers_task_is_retried_and_records_show_both_attempts(make_pool):
+    pool = make_pool(2)
+    with tempfile.TemporaryDirectory() as directory:
+        result = pool.apply_async(sign_in_and_sleep, (directory, 1.0))
+        [victim] = signed_in(directory, timeout=WAIT)
+        os.kill(victim, signal.SIGKILL)
+        survivor = result.get(timeout=WAIT)  # procsync_teach.Pool would raise WorkerDied
+    assert survivor != victim
+    attempts = pool.records()
+    assert [(record.pid, record.outcome) for record in attempts] == [
+        (victim, "worker died"), (survivor, "ok")]
+    assert attempts[0].finished <= attempts[1].started
+    assert attempts[0].submitted == attempts[1].submitted
+
+
+def test_a_task_that_kills_every_worker_ends_in_worker_died(make_pool):
+    # The scheduler gives up after allowed-failures + 1 workers died under a task (3 + 1 by
+    # default); 1 here keeps the test short: two workers die, then the task fails.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        pool = make_pool(2)
+    with pytest.raises(WorkerDied, match="probably kills its worker") as raised:
+        pool.apply(robust_helpers.kill_own_process)
+    assert isinstance(raised.value.__cause__, distributed.KilledWorker)
+    assert [record.outcome for record in pool.records()] == ["worker died"] * 2
+    assert pool.apply(square, (3,)) == 9  # the replaced workers serve on
+
+
+# -- the end: owned clusters stop, others go on -----------------------------------------------
+
+
+def test_terminate_stops_an_owned_cluster_now_and_leaves_nothing_behind():
+    before = what_runs_here()
+    pool = cluster.Pool(2)
+    running = pool.apply_async(slow, (60, "never"))
+    queued = pool.map_async(slow, [60] * 4)
+    started = time.monotonic()
+    time.sleep(0.5)
+    pool.terminate()
+    pool.join()
+    for result in (running, queued):
+        with pytest.raises(PoolTerminated):
+            result.get(timeout=0)
+    assert time.monotonic() - started < 30  # not the minute the task would have taken
+    assert what_runs_here() == before  # no worker, nanny, or listening port left
+
+
+def test_with_block_on_an_owned_cluster_leaves_nothing_behind():
+    before = what_runs_here()
+    with cluster.Pool(2) as pool:
+        during = what_runs_here()
+        assert pool.map(square, range(5)) == [0, 1, 4, 9, 16]
+    assert len(during[0] - before[0]) >= 2  # the workers were separate processes
+    assert {host for host, _ in during[1] - before[1]} == {"127.0.0.1"}  # loopback only
+    assert what_runs_here() == before
+
+
+def test_close_and_join_on_an_owned_cluster_leave_nothing_behind():
+    before = what_runs_here()
+    pool = cluster.Pool(1)
+    result = pool.map_async(square, range(5))
+    pool.close()
+    pool.join()
+    assert result.get(timeout=0) == [0, 1, 4, 9, 16]
+    assert what_runs_here() == before
+
+
+def test_terminate_on_a_cluster_it_does_not_own_cancels_only_what_has_not_started(
+        shared_cluster, client):
+    pids = client.run(os.getpid)
+    pool = cluster.Pool(address=shared_cluster.scheduler_address)
+    with tempfile.TemporaryDirectory() as directory:
+        results = [pool.apply_async(robust_helpers.mark_and_sleep, (directory, n, 1.0))
+                   for n in range(6)]
+        wait_for_files(directory, 2)  # one task running on each of the two workers
+        pool.terminate()
+        pool.join()
+        for result in results:
+            with pytest.raises(PoolTerminated):
+                result.get(timeout=0)
+        time.sleep(1.5)  # long enough for a task that was not cancelled to start
+        assert len(os.listdir(directory)) == 2
+    assert client.run(os.getpid) == pids  # the cluster and its workers go on
+    assert client.submit(square, 4).result(timeout=WAIT) == 16
+
+
+def test_a_timeout_is_the_courses_not_dasks(pool):
+    result = pool.apply_async(slow, (0.3, "late"))
+    with pytest.raises(multiprocessing.TimeoutError):
+        result.get(timeout=0.05)
+    assert result.get(timeout=WAIT) == "late"
+
+
+def test_map_sends_one_task_per_chunk(pool, client):
+    assert pool.map(square, range(1000)) == [x * x for x in range(1000)]
+    calls = [record.calls for record in pool.records()[-8:]]
+    assert calls == [125] * 8  # 1000 items, 2 workers: four chunks per worker, as the stdlib
+
+
+def test_processes_address_and_client_exclude_each_other(client):
+    with pytest.raises(ValueError, match="not several"):
+        cluster.Pool(2, client=client)
+
+
+
+def test_a_task_that_cannot_reach_the_cluster_still_settles(shared_cluster):
+    client = distributed.Client(shared_cluster, set_as_default=False)
+    pool = cluster.Pool(client=client)
+    client.close()  # the cluster is out of reach: a submitted task must not wait forever
+    result = pool.apply_async(square, (3,))
+    with pytest.raises(PoolError, match="could not be sent to the cluster"):
+        result.get(timeout=WAIT)
+    pool.terminate()
+    pool.join()
