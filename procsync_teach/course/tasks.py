@@ -14,8 +14,9 @@ inputs, one that waits, one whose worker dies.
 from __future__ import annotations
 
 import os
-import signal
 import time
+
+import psutil
 
 
 def square(x: int) -> int:
@@ -43,5 +44,6 @@ def worker_pid(x: object) -> int:
 
 def die() -> None:
     """Kill the worker process that runs this task, as the out-of-memory killer would
-    (SIGKILL): no exception, no reply, the process is simply gone."""
-    os.kill(os.getpid(), signal.SIGKILL)
+    (SIGKILL on Linux and macOS, TerminateProcess on Windows, which has no signals): no
+    exception, no reply, the process is simply gone."""
+    psutil.Process().kill()
