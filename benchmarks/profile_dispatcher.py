@@ -20,7 +20,7 @@ import pstats
 import sys
 import time
 
-from procsync_teach.pool import Pool
+from procsync_teach.pool import Pool, _Dispatcher
 
 
 def tiny(x):
@@ -30,16 +30,16 @@ def tiny(x):
 def profile_map(items: int, chunksize: int | None, rounds: int) -> pstats.Stats:
     """Run the map ``rounds`` times with the dispatcher profiled; return its profile."""
     profile = cProfile.Profile()
-    dispatch = Pool._dispatch
+    dispatch = _Dispatcher._run
 
-    def profiled_dispatch(pool: Pool) -> None:
+    def profiled_dispatch(dispatcher: _Dispatcher) -> None:
         profile.enable()
         try:
-            dispatch(pool)
+            dispatch(dispatcher)
         finally:
             profile.disable()
 
-    Pool._dispatch = profiled_dispatch
+    _Dispatcher._run = profiled_dispatch
     try:
         with Pool(2, context="fork") as pool:
             pool.apply(tiny, (0,))  # every worker up
@@ -48,7 +48,7 @@ def profile_map(items: int, chunksize: int | None, rounds: int) -> pstats.Stats:
                 pool.map(tiny, range(items), chunksize)
                 print(f"map of {items:,} tasks: {time.perf_counter() - start:.3f} s (profiled)")
     finally:
-        Pool._dispatch = dispatch
+        _Dispatcher._run = dispatch
     return pstats.Stats(profile, stream=sys.stdout)
 
 

@@ -14,9 +14,16 @@ loaded only by the programs that use it.
 from .capture import Capture, capture_output
 from .clock import now
 from .context import get_context, start_method
-from .errors import PoolError, PoolTerminated, RemoteTraceback, TimeoutError, WorkerDied
+from .errors import (
+    PoolBroken,
+    PoolError,
+    PoolTerminated,
+    RemoteTraceback,
+    TimeoutError,
+    WorkerDied,
+)
 from .lock import Lock, LockHold
-from .pool import Pool
+from .pool import Pool, PoolStatistics
 from .process import Process
 from .results import AsyncResult, IMapIterator
 from .trace import TaskRecord
@@ -28,7 +35,9 @@ __all__ = [
     "Lock",
     "LockHold",
     "Pool",
+    "PoolBroken",
     "PoolError",
+    "PoolStatistics",
     "PoolTerminated",
     "Process",
     "RemoteTraceback",

@@ -243,7 +243,8 @@ class Pool(PoolInterface):
             TypeError: ``func`` is not callable, or an argument cannot be pickled.
         """
         self._check_running()
-        result = AsyncResult(1, 1, True, callback, error_callback)
+        result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
+                             error_callback=error_callback)
         function = _pickle_function(func, self._function_pickles)
         self._submit([self._job(function, "apply", (tuple(args), dict(kwds or {})), result, 0, 1)])
         return result
@@ -254,7 +255,8 @@ class Pool(PoolInterface):
         items = list(iterable)
         chunksize = choose_chunksize(len(items), self._processes, chunksize)
         chunks = [items[first : first + chunksize] for first in range(0, len(items), chunksize)]
-        result = AsyncResult(len(items), len(chunks), False, callback, error_callback)
+        result = AsyncResult(items=len(items), jobs=len(chunks), single=False,
+                             callback=callback, error_callback=error_callback)
         function = _pickle_function(func, self._function_pickles)
         self._submit([self._job(function, kind, chunk, result, number * chunksize, len(chunk))
                       for number, chunk in enumerate(chunks)])
@@ -264,7 +266,8 @@ class Pool(PoolInterface):
         self._check_running()
         chunksize = choose_chunksize(0, self._processes, chunksize)
         function = _pickle_function(func, self._function_pickles)
-        result = IMapIterator(ordered)
+        # This pool's feeder reads its input without a bound (it never waits for room).
+        result = IMapIterator(ordered=ordered, chunksize=chunksize, read_ahead=sys.maxsize)
         with self._lock:
             self._check_running()
             self._feeders += 1
@@ -401,7 +404,8 @@ class Pool(PoolInterface):
                                            outcome))
             job.future = None
         try:
-            job.result._settle_job(job.first, job.calls, ok, value)
+            if job.result._settle_job(job.first, job.calls, ok, value):
+                job.result._finish()  # runs the callback, if any
         except Exception:  # the callback raised: report it, keep serving
             print(f"procsync_teach: a callback of task {job.job_id} raised; the pool goes on:",
                   file=sys.stderr)

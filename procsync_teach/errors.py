@@ -29,8 +29,13 @@ class PoolError(RuntimeError):
 class WorkerDied(PoolError):
     """The worker process running this task died before it could answer.
 
-    The standard library's Pool leaves ``get()`` blocked forever in this case; ours
-    settles the task with this error and starts a new worker in place of the dead one.
+    Ours settles that one task with this error and starts a new worker in place of the
+    dead one; the pool goes on. Elsewhere: ``multiprocessing.Pool`` leaves that task's
+    ``get()`` blocked forever; ``concurrent.futures.ProcessPoolExecutor`` fails every
+    pending future with ``BrokenProcessPool`` and can run nothing more; loky (joblib's
+    backend) raises ``TerminatedWorkerError`` and starts a fresh executor; Dask's
+    distributed scheduler reruns the task on another worker, and gives up with
+    ``KilledWorker`` after a few deaths.
 
     Attributes:
         worker: index of the worker in the pool (0, 1, ...).
@@ -51,6 +56,17 @@ class WorkerDied(PoolError):
 
 class PoolTerminated(PoolError):
     """The pool was terminated (or its ``with`` block left) before this task finished."""
+
+
+class PoolBroken(PoolError):
+    """The pool cannot run tasks any more, and its message says why.
+
+    A pool breaks when its initializer fails, when a callback raises ``SystemExit`` or
+    ``KeyboardInterrupt``, or when something goes wrong in the pool's own thread (a
+    replacement worker that cannot be started, say: out of file descriptors). Every
+    pending result then fails with this error, and so does every later call: make a
+    new pool. The original error is its ``__cause__``.
+    """
 
 
 class RemoteTraceback(Exception):

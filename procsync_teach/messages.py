@@ -7,7 +7,8 @@ Only two kinds of message cross the pipe between the pool and a worker:
   instead means "stop";
 * from a worker back, one :class:`Reply` per job: ``(ok, value)`` plus when the work
   started and finished, where ``value`` is the list of results, or the error if ``ok``
-  is False; or, once, :class:`InitializerFailed`, if the worker could not even get ready.
+  is False; before them, once, :data:`READY` (``b""``), or :class:`InitializerFailed` if
+  the worker could not even get ready.
 
 Everything is pickled by :func:`dumps`, which picks between two picklers. The standard
 ``pickle`` is written in C and is fast, but it sends a function or a class by *name*
@@ -72,6 +73,9 @@ loads = pickle.loads
 
 #: The message that tells a worker to finish.
 STOP = b""
+
+#: A worker's first message: its initializer has run, and it now reads its pipe.
+READY = b""
 
 
 def dumps(thing: Any) -> bytes:

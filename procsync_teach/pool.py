@@ -12,7 +12,10 @@ The design, in one picture::
                               pipe 1  ─────────────────────────►  worker 1: run, reply
                                  │  ◄───── a reply on pipe N (ok, value)
                                  ▼
-                              settle the AsyncResult ──► get() returns / callback runs
+                              settle the AsyncResult ──► get() returns
+                                 │
+                                 ▼
+                              callback thread: runs your callback, then get() returns
 
     and the dispatcher also watches each worker's *sentinel*, which the operating
     system makes ready when the process ends, however it ends.
@@ -30,7 +33,9 @@ What happens on ``apply_async(f, (x,))``, step by step:
 3. The worker runs ``f(x)`` and sends back ``(ok, value)`` and the times it started
    and finished.
 4. The dispatcher records the task for the course's timelines, settles the
-   :class:`AsyncResult` (running your callback), and gives the worker its next job.
+   :class:`AsyncResult`, and gives the worker its next job. A result with a callback
+   is finished on the callback thread, which runs the callback first: a slow
+   callback never keeps the dispatcher from serving the workers.
 5. If instead the worker's sentinel fires, the worker died: the dispatcher settles
    its job with :class:`WorkerDied` and starts a new worker in the same slot.
 
@@ -40,9 +45,62 @@ single dispatcher thread make every worker's state visible in one place, and tha
 what lets this pool notice a dead worker, settle every result on ``terminate()``,
 and never hang.
 
-The pool's lifecycle is one field, ``_state``: RUN (accepting work), then CLOSE
-(``close()``: finish the queued work, accept no more), or TERMINATE (``terminate()``:
-stop now). ``join()`` waits for the end of either.
+Reading it for the first time
+-----------------------------
+Read :class:`Pool` (what your thread does), then :class:`_Dispatcher` from ``run``:
+one round after another of "hand out jobs, wait, handle what happened". You may skip
+the line-up machinery (:data:`LINE_UP_JOBS` and its constants, ``_may_line_up``, the
+second half of ``hand_out_jobs``, ``quick_for``): it only makes maps of tiny tasks
+fast. With ``LINE_UP_JOBS = 0`` the pool is the plain design above: one job per
+idle worker, and the next job only when its reply is in.
+
+Threads, and who owns what
+--------------------------
+The :class:`Pool` you hold is only a handle. Its threads hold the :class:`_Dispatcher`,
+never the Pool, so a pool you drop without ``close()`` is collected: its finaliser
+warns (``ResourceWarning``, as the standard library's does) and terminates it.
+
+* **Caller threads** (yours) pickle jobs, then, under the dispatcher's ``lock``, check
+  the state and append to ``waiting``; ``close()`` and ``terminate()`` change the state
+  under it. Checking and appending under one lock is what makes "no job is accepted
+  after ``close()``" true.
+* **The dispatcher thread** alone owns ``workers``, every :class:`_Worker` in it (its
+  pipe, process and jobs), the watcher, the reading end of the wake-up pipe and the
+  ``settled`` count. It takes jobs from the left of ``waiting`` without the lock
+  (``deque.popleft`` and ``appendleft`` are atomic), and it publishes a
+  :class:`PoolStatistics` snapshot under the lock once a round.
+* **One feeder thread per** ``imap`` reads your input, pickles chunks and appends them
+  to ``waiting`` under the lock, like a caller. It reads at most
+  :data:`IMAP_READ_AHEAD` chunks per worker beyond what you have taken (see
+  :meth:`Pool.imap`).
+* **The callback thread** runs callbacks, one at a time, in the order the results came
+  in, then wakes their waiters. It owns nothing; it ends after the dispatcher.
+
+The pool's life is one field, ``state``: RUN (accepting work), then CLOSE (``close()``:
+finish what is queued and what the ``imap`` feeders still read, accept no more; when
+all that is done the workers are told to stop), or TERMINATE (``terminate()``: stop
+now, fail what is unfinished with :class:`PoolTerminated`). From any of them the pool
+may become BROKEN: its initializer failed, a callback raised ``SystemExit``, or
+something escaped the dispatcher (a replacement worker that could not start, say).
+Then every pending result, and every later call, fails at once with
+:class:`PoolBroken`, which says why; so does ``repr``. ``join()`` waits until the
+dispatcher and callback threads have ended: every worker has exited, and
+``statistics().ended`` is True.
+
+Sending a job never blocks the dispatcher for long: a worker says ``READY`` once its
+initializer has run, and the pool sends a job only to a ready worker that holds no
+job (so it is reading its pipe, whatever the size of the job) or, lined up behind a
+quick one, a few small jobs that fit in the pipe's buffer (:data:`LINE_UP_BYTES`).
+A worker still in its initializer gets nothing while another is idle.
+
+Invariants (the dispatcher checks them every round when ``check_invariants`` is set,
+as the tests do):
+
+* every job is in exactly one place: ``waiting``, one worker's ``jobs``, or settled;
+* a worker's ``jobs[0]`` is the job it runs; the others wait behind it, in its pipe,
+  in the order sent, and its replies answer them in that order;
+* a worker's ``bytes_held`` is the sum of the argument sizes of its ``jobs``;
+* a worker holds jobs only once it is ready.
 """
 
 from __future__ import annotations
@@ -51,24 +109,27 @@ import atexit
 import itertools
 import operator
 import os
+import queue
 import signal
 import sys
 import threading
 import traceback
+import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, NamedTuple
 
 from .clock import now
 from .context import get_context
-from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
+from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
 from .messages import (
+    READY,
     STOP,
     FunctionPickles,
     InitializerFailed,
@@ -81,7 +142,7 @@ from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
 
-RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+RUN, CLOSE, TERMINATE, BROKEN = "RUN", "CLOSE", "TERMINATE", "BROKEN"
 
 #: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
 EXIT_GRACE = 2.0
@@ -104,10 +165,15 @@ QUICK_JOB = 0.001
 #: blocks the dispatcher while the worker is busy.
 LINE_UP_BYTES = 4 * 1024
 
+#: How many chunks per worker an ``imap`` reads from its input beyond the results you
+#: have taken: enough to keep every worker's line-up full, and a bound on memory when
+#: the input is endless and you take results slowly.
+IMAP_READ_AHEAD = 2 * LINE_UP_JOBS
+
 
 @dataclass
-class _WaitingJob:
-    """A job on its way: what to send, and where its outcome goes."""
+class _Job:
+    """A job, from the moment it is submitted until its outcome is in."""
 
     job_id: int  # e.g. 17
     function: bytes  # the pickled function, shared by all the chunks of a map
@@ -128,12 +194,68 @@ class _Worker:
     process: BaseProcess
     pid: int  # e.g. 48213
     connection: Connection  # the pool's end of this worker's pipe
-    jobs: deque[_WaitingJob] = field(default_factory=deque)  # sent, not answered; first runs
+    jobs: deque[_Job] = field(default_factory=deque)  # sent, not answered; jobs[0] runs
     jobs_done: int = 0
     bytes_held: int = 0  # the size of the arguments of its jobs
     function: bytes = b""  # the function sent with its last job: later jobs need not repeat it
     quick_for: bytes | None = None  # the function its last job ran, if that job was quick
+    ready: bool = False  # it said READY: its initializer has run, it reads its pipe
     pipe_open: bool = True  # False once the pipe reported end-of-file: the worker is dying
+    last_finished: float = float("-inf")  # when its last reply's job finished
+
+
+class PoolStatistics(NamedTuple):
+    """A snapshot of a pool (``Pool.statistics()``), as its dispatcher saw it last.
+
+    The counts are taken by the dispatcher between two rounds, all at one moment, so
+    ``submitted == waiting + busy + lined_up + settled`` always holds: every job is in
+    exactly one place. ``state`` is the pool's state now.
+    """
+
+    state: str  # "RUN", "CLOSE", "TERMINATE" or "BROKEN"
+    workers: int  # worker processes alive; 0 once the pool has ended
+    busy: int  # workers running a job
+    waiting: int  # jobs not yet sent to any worker
+    lined_up: int  # jobs sent to a busy worker, waiting in its pipe behind the one it runs
+    submitted: int  # jobs accepted since the pool started (a map's chunks count one each)
+    settled: int  # jobs whose outcome is in
+    ended: bool  # the dispatcher has finished: no worker is left (``join()`` returned)
+    broken_because: str  # why the pool is BROKEN; "" otherwise
+
+
+class _WakeUp:
+    """A pipe whose only use is to wake the dispatcher from its wait.
+
+    Like ``concurrent.futures.process._ThreadWakeup``: any thread calls :meth:`wake`;
+    the dispatcher waits on :attr:`reader` with the workers' pipes and, once woken,
+    calls :meth:`clear`. One unread byte is enough to wake it, so at most one is sent.
+    """
+
+    def __init__(self) -> None:
+        self.reader, self._writer = Pipe(duplex=False)
+        # Reentrant: a dropped pool's finaliser wakes the dispatcher, and the garbage
+        # collector may run it in any thread, even in one that is inside wake().
+        self._lock = threading.RLock()
+        self._unread = False  # a byte is in the pipe
+        self._closed = False
+
+    def wake(self) -> None:
+        with self._lock:
+            if not self._unread and not self._closed:
+                self._unread = True
+                self._writer.send_bytes(b"!")
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._unread:
+                self.reader.recv_bytes()
+                self._unread = False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self.reader.close()
+            self._writer.close()
 
 
 class Pool:
@@ -152,7 +274,8 @@ class Pool:
     the same errors wherever that pool works. Where that pool hangs or refuses, this
     one answers: functions defined in a notebook work under every start method, a
     worker that dies fails only its own task (:class:`WorkerDied`) and is replaced,
-    ``terminate()`` settles every pending result (:class:`PoolTerminated`), and a
+    ``terminate()`` settles every pending result (:class:`PoolTerminated`), a pool
+    that cannot go on fails every result with :class:`PoolBroken` saying why, and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
 
     Functions from a notebook (``__main__``) travel by value, but share one namespace in
@@ -200,36 +323,24 @@ class Pool:
             not isinstance(maxtasksperchild, int) or maxtasksperchild < 1
         ):
             raise ValueError("maxtasksperchild must be a positive int or None")
-        self._context = get_context(context)
         self._processes = processes
-        self._setup = dumps((initializer, tuple(initargs)))
         self._function_pickles = FunctionPickles()
-        self._maxtasksperchild = maxtasksperchild
-
-        self._state = RUN
-        self._lock = threading.Lock()  # guards _state, _waiting, _woken, _records
-        self._waiting: deque[_WaitingJob] = deque()
-        self._job_ids = itertools.count()
-        self._records: deque[TaskRecord] = deque(maxlen=RECORDS_KEPT)
-        self._broken: BaseException | None = None  # set if an initializer failed
-        self._feeders = 0  # imap input threads still running
-        self._wakeup_reader, self._wakeup_writer = Pipe(duplex=False)
-        self._woken = False  # a wake-up byte is in the pipe, unread
-        self._watcher = Watcher()
-        # Workers are started before the dispatcher thread: forking a process that
-        # runs threads is unsafe (Python 3.12 warns about it).
-        self._workers = [self._start_worker(slot) for slot in range(processes)]
-        self._dispatcher = threading.Thread(
-            target=self._dispatch, name="procsync-dispatcher", daemon=True
+        self._dispatcher = _Dispatcher(
+            context=get_context(context),
+            processes=processes,
+            setup=dumps((initializer, tuple(initargs))),
+            maxtasksperchild=maxtasksperchild,
         )
-        self._dispatcher.start()
-        _live_pools.add(self)
 
     def __repr__(self) -> str:
-        busy = len(self._busy_workers())
+        stats = self.statistics()
+        if stats.state == BROKEN:
+            return f"<procsync_teach.Pool state=BROKEN: {stats.broken_because}>"
+        if stats.ended:
+            return f"<procsync_teach.Pool state={stats.state}, ended: no worker left>"
         return (
-            f"<procsync_teach.Pool state={self._state} processes={self._processes} "
-            f"busy={busy} waiting={len(self._waiting)}>"
+            f"<procsync_teach.Pool state={stats.state} processes={self._processes} "
+            f"busy={stats.busy} waiting={stats.waiting}>"
         )
 
     def __reduce__(self):
@@ -244,9 +355,16 @@ class Pool:
     def __exit__(self, *exc_info: object) -> None:
         self.terminate()
 
+    def __del__(self, _warn=warnings.warn) -> None:
+        dispatcher = getattr(self, "_dispatcher", None)  # None if __init__ raised
+        if dispatcher is not None and dispatcher._state == RUN:
+            _warn(f"unclosed running pool {self!r}", ResourceWarning, source=self)
+            dispatcher.terminate()  # the dispatcher stops the workers; nothing waits here
+
     # -- submitting work ---------------------------------------------------------------
 
-    def apply(self, func: Callable[..., Any], args: Iterable[Any] = (), kwds: dict | None = None):
+    def apply(self, func: Callable[..., Any], args: Iterable[Any] = (),
+              kwds: Mapping[str, Any] | None = None):
         """Call ``func(*args, **kwds)`` in a worker and wait for its result.
 
         The call blocks: nothing else happens in your program until the result is back.
@@ -257,27 +375,33 @@ class Pool:
         self,
         func: Callable[..., Any],
         args: Iterable[Any] = (),
-        kwds: dict | None = None,
+        kwds: Mapping[str, Any] | None = None,
         callback: Callable[[Any], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
     ) -> AsyncResult:
         """Start ``func(*args, **kwds)`` in a worker and return at once with an AsyncResult.
 
         Args:
-            callback: called with the result when it arrives (in the pool's thread:
-                keep it short).
+            callback: called with the result when it arrives, on the pool's callback
+                thread (one for all callbacks: keep them short).
             error_callback: called with the exception instead, if the call fails.
 
         Raises:
             ValueError: the pool is not running (after ``close()`` or ``terminate()``).
-            TypeError: ``func`` is not callable.
+            TypeError: ``func`` is not callable, or ``kwds`` is not a mapping.
             pickle.PicklingError (or the error pickling raised): an argument cannot be
                 sent to another process.
         """
         self._check_running()
-        result = AsyncResult(1, 1, True, callback, error_callback)
+        if kwds is not None and not isinstance(kwds, Mapping):
+            raise TypeError(f"kwds must be a mapping such as a dict, not {type(kwds).__name__}; "
+                            "pass the keyword arguments as kwds={'name': value}")
+        result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
+                             error_callback=error_callback)
         function = self._pickle_function(func)
-        self._queue([self._job(function, "apply", tuple(args), dict(kwds or {}), result, 0, 1)])
+        self._dispatcher.submit([self._dispatcher.new_job(
+            function=function, kind="apply", arguments=(tuple(args), dict(kwds or {})),
+            result=result, first=0, calls=1)])
         return result
 
     def map(self, func: Callable[[Any], Any], iterable: Iterable[Any],
@@ -286,7 +410,9 @@ class Pool:
 
         The items are cut into chunks of ``chunksize`` items, one message per chunk;
         by default about four chunks per worker, as ``multiprocessing`` does. Blocks
-        until every result is back; the first task error is raised.
+        until every result is back. If tasks fail, the first error is raised once
+        every chunk has finished (as in ``multiprocessing`` since Python 3.8), so
+        that no chunk is still running when your ``with`` block terminates the pool.
         """
         return self.map_async(func, iterable, chunksize).get()
 
@@ -298,7 +424,11 @@ class Pool:
         callback: Callable[[list], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
     ) -> AsyncResult:
-        """Like :meth:`map`, but return at once with an AsyncResult holding the list."""
+        """Like :meth:`map`, but return at once with an AsyncResult holding the list.
+
+        A map over nothing is ready at once and, as in ``multiprocessing``, calls no
+        callback.
+        """
         return self._map_async(func, iterable, "map", chunksize, callback, error_callback)
 
     def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
@@ -323,6 +453,9 @@ class Pool:
 
         It returns at once, and reads ``iterable`` in a thread of its own while the
         workers compute: results can come before the input has ended (it may be endless).
+        It reads at most ``IMAP_READ_AHEAD * processes`` chunks (64 per worker) beyond
+        the results you have taken, so an endless input read by a slow loop keeps memory
+        flat. After ``close()`` it reads the rest of the input, which ``join()`` waits for.
         """
         return self._imap(func, iterable, chunksize, ordered=True)
 
@@ -337,45 +470,25 @@ class Pool:
         items = list(iterable)
         chunksize = self._chunksize(len(items), chunksize)
         starts = range(0, len(items), chunksize)
-        result = AsyncResult(len(items), len(starts), False, callback, error_callback)
+        result = AsyncResult(items=len(items), jobs=len(starts), single=False,
+                             callback=callback, error_callback=error_callback)
         function = self._pickle_function(func)
-        self._queue([self._job(function, kind, items[first : first + chunksize], {}, result,
-                               first, len(items[first : first + chunksize])) for first in starts])
+        self._dispatcher.submit([
+            self._dispatcher.new_job(function=function, kind=kind,
+                                     arguments=items[first : first + chunksize], result=result,
+                                     first=first, calls=len(items[first : first + chunksize]))
+            for first in starts
+        ])
         return result
 
     def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
         self._check_running()
         chunksize = self._chunksize(0, chunksize)
         function = self._pickle_function(func)
-        result = IMapIterator(ordered)
-        with self._lock:
-            self._check_running()
-            self._feeders += 1
-        threading.Thread(target=self._feed, args=(function, iter(iterable), chunksize, result),
-                         name="procsync-imap-feeder", daemon=True).start()
+        result = IMapIterator(ordered=ordered, chunksize=chunksize,
+                              read_ahead=IMAP_READ_AHEAD * self._processes * chunksize)
+        self._dispatcher.start_feeder(function, iter(iterable), chunksize, result)
         return result
-
-    def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
-              result: IMapIterator) -> None:
-        """In a thread of its own: turn imap's input into jobs as the input comes."""
-        count = 0
-        try:
-            while chunk := list(itertools.islice(items, chunksize)):
-                job = self._job(function, "map", chunk, {}, result, count, len(chunk))
-                with self._lock:  # close() does not stop an imap already begun; terminate() does
-                    if self._state == TERMINATE:
-                        raise PoolTerminated("the pool was terminated before this task was sent")
-                    self._waiting.append(job)
-                self._wake_dispatcher()
-                count += len(chunk)
-        except BaseException as error:  # the input or pickling failed: that position raises it
-            result._settle_job(count, 1, False, error)
-            count += 1
-        finally:
-            result._set_length(count)
-            with self._lock:
-                self._feeders -= 1
-            self._wake_dispatcher()
 
     def _chunksize(self, items: int, chunksize: int | None) -> int:
         """Check a chunksize, or choose one: about four chunks per worker, like the stdlib."""
@@ -393,52 +506,35 @@ class Pool:
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
         return self._function_pickles.get(func)
 
-    def _job(self, function: bytes, kind: str, arguments: Any, keywords: dict,
-             result: AsyncResult | IMapIterator, first: int, calls: int) -> _WaitingJob:
-        """Pickle one job's arguments (here, in the caller: an unpicklable one raises here)."""
-        pickled = dumps((arguments, keywords) if kind == "apply" else arguments)
-        return _WaitingJob(next(self._job_ids), function, kind, pickled, result, first, calls,
-                           now())
-
-    def _queue(self, jobs: list[_WaitingJob]) -> None:
-        """Put jobs on the waiting queue and wake the dispatcher."""
-        with self._lock:
-            self._check_running()  # again: close() may have come while we pickled
-            self._waiting.extend(jobs)
-        self._wake_dispatcher()
-
     # -- the lifecycle ------------------------------------------------------------------
 
     def close(self) -> None:
         """Accept no more work; the workers finish what is queued, then exit."""
-        with self._lock:
-            if self._state == RUN:
-                self._state = CLOSE
-        self._wake_dispatcher()
+        self._dispatcher.close()
 
     def terminate(self) -> None:
         """Stop the workers now. Every result not yet settled fails with PoolTerminated."""
-        with self._lock:
-            self._state = TERMINATE
-        self._wake_dispatcher()
-        if threading.current_thread() is not self._dispatcher:
-            self._dispatcher.join(EXIT_GRACE)
-            if self._dispatcher.is_alive():
-                # It is stuck sending a large job to a worker that does not read (one
-                # still in its initializer, say). A dead reader makes that send fail.
-                self._kill_workers()
-                self._dispatcher.join()
+        self._dispatcher.terminate()
+        self._dispatcher.join(kill_if_stuck=True)
 
     def join(self) -> None:
         """Wait until the workers have exited; call ``close()`` or ``terminate()`` first.
 
+        Afterwards ``statistics().ended`` is True, and ``repr`` says "ended".
+
         Raises:
             ValueError: the pool is still running.
         """
-        if self._state == RUN:
+        if self._dispatcher._state == RUN:
             raise ValueError("Pool is still running")
-        if threading.current_thread() is not self._dispatcher:
-            self._dispatcher.join()
+        self._dispatcher.join(kill_if_stuck=False)
+
+    def statistics(self) -> PoolStatistics:
+        """A snapshot of the pool: its state, its workers, and where its jobs are.
+
+        The counts are those of the dispatcher's latest round, all taken at one moment.
+        """
+        return self._dispatcher.statistics()
 
     def records(self, since: float | None = None) -> list[TaskRecord]:
         """The record of every finished job (the most recent ones), oldest first.
@@ -447,78 +543,253 @@ class Pool:
             since: keep only jobs submitted at or after this time on the shared
                 clock (``procsync_teach.clock.now()``).
         """
-        with self._lock:
-            records = list(self._records)
+        with self._dispatcher._lock:
+            records = list(self._dispatcher._records)
         if since is not None:
             records = [record for record in records if record.submitted >= since]
         return records
 
     def _check_running(self) -> None:
-        if self._state != RUN:
+        if self._dispatcher._state in (CLOSE, TERMINATE):
             raise ValueError("Pool not running")
 
-    def _wake_dispatcher(self) -> None:
-        # One unread byte is enough to wake it; more would only fill the pipe.
+
+class _Dispatcher:
+    """The pool's inside: its workers, its dispatcher and callback threads, and what
+    they share with the callers. See "Threads, and who owns what" in the module header.
+    """
+
+    def __init__(self, *, context: BaseContext, processes: int, setup: bytes,
+                 maxtasksperchild: int | None):
+        self._context = context
+        self._setup = setup
+        self._maxtasksperchild = maxtasksperchild
+        self._job_ids = itertools.count()
+
+        # Shared with caller and feeder threads: changed under _lock (but see _waiting).
+        # Reentrant, because a dropped pool's finaliser may run in any thread, even one
+        # that holds it (the garbage collector runs wherever objects are allocated).
+        self._lock = threading.RLock()
+        self._state = RUN
+        self._broken: PoolBroken | None = None  # why the pool is BROKEN
+        self._waiting: deque[_Job] = deque()  # callers append; the dispatcher takes
+        self._submitted = 0
+        self._records: deque[TaskRecord] = deque(maxlen=RECORDS_KEPT)
+        self._feeders = 0  # imap feeder threads still reading their input
+        self._iterators: weakref.WeakSet[IMapIterator] = weakref.WeakSet()
+        self._snapshot = PoolStatistics(RUN, processes, 0, 0, 0, 0, 0, False, "")
+
+        # The dispatcher thread's alone.
+        self._settled = 0
+        self._wakeup = _WakeUp()
+        self._watcher = Watcher()
+        self.check_invariants = False  # tests turn it on: see the module header
+        # Workers are started before the threads: forking a process that runs threads
+        # is unsafe (Python 3.12 warns about it). Later replacements cannot avoid it.
+        self._workers: list[_Worker] = []
+        try:
+            for slot in range(processes):
+                self._workers.append(self._start_worker(slot))
+        except BaseException:
+            self._stop_workers()
+            self._wakeup.close()
+            raise
+        self._callbacks: queue.SimpleQueue[tuple[int, AsyncResult] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="procsync-dispatcher",
+                                        daemon=True)
+        self._callback_thread = threading.Thread(target=self._run_callbacks,
+                                                 name="procsync-callbacks", daemon=True)
+        self._thread.start()
+        self._callback_thread.start()
+        _live_dispatchers.add(self)
+
+    # -- called by caller threads ------------------------------------------------------
+
+    def new_job(self, *, function: bytes, kind: str, arguments: Any,
+                result: AsyncResult | IMapIterator, first: int, calls: int) -> _Job:
+        """Pickle one job's arguments (here, in the caller: an unpicklable one raises here)."""
+        return _Job(next(self._job_ids), function, kind, dumps(arguments), result, first, calls,
+                    now())
+
+    def submit(self, jobs: list[_Job]) -> None:
+        """Put jobs on the waiting queue and wake the dispatcher; on a broken pool, fail
+        them at once."""
         with self._lock:
-            if self._woken:
+            if self._state in (CLOSE, TERMINATE):  # again: close() may have come meanwhile
+                raise ValueError("Pool not running")
+            broken = self._broken
+            if broken is None:
+                self._waiting.extend(jobs)
+                self._submitted += len(jobs)
+        if broken is None:
+            self._wakeup.wake()
+        for job in jobs if broken else ():
+            if job.result._settle_job(job.first, job.calls, False, broken):
+                job.result._finish()  # a callback runs here, in the caller's thread
+
+    def start_feeder(self, function: bytes, items: Iterator[Any], chunksize: int,
+                     result: IMapIterator) -> None:
+        """Start the thread that turns an imap's input into jobs."""
+        with self._lock:
+            if self._state in (CLOSE, TERMINATE):
+                raise ValueError("Pool not running")
+            if self._broken is not None:
+                result._stop(self._broken)
                 return
-            self._woken = True
-        self._wakeup_writer.send_bytes(b"!")
+            self._feeders += 1
+            self._iterators.add(result)
+        threading.Thread(target=self._feed, args=(function, items, chunksize, result),
+                         name="procsync-imap-feeder", daemon=True).start()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._state == RUN:
+                self._state = CLOSE
+                for iterator in self._iterators:
+                    iterator._read_all()
+        self._wakeup.wake()
+
+    def terminate(self) -> None:
+        with self._lock:
+            if self._state != BROKEN:
+                self._state = TERMINATE
+        self._wakeup.wake()
+
+    def join(self, kill_if_stuck: bool) -> None:
+        """Wait for the dispatcher and callback threads to end (not from one of them)."""
+        if threading.current_thread() is not self._thread:
+            self._thread.join(EXIT_GRACE if kill_if_stuck else None)
+            if self._thread.is_alive():
+                # It is stuck sending to a worker that does not read (one stopped with
+                # SIGSTOP, say). A dead reader makes that send fail.
+                self._kill_workers()
+                self._thread.join()
+        if threading.current_thread() is not self._callback_thread:
+            self._callback_thread.join()
+
+    def statistics(self) -> PoolStatistics:
+        with self._lock:
+            why = str(self._broken) if self._broken else ""
+            return self._snapshot._replace(state=self._state, broken_because=why)
+
+    # -- a feeder thread ----------------------------------------------------------------
+
+    def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
+              result: IMapIterator) -> None:
+        """In a thread of its own: turn imap's input into jobs as the input comes."""
+        count = 0
+        try:
+            while result._wait_for_room(count) and (
+                    chunk := list(itertools.islice(items, chunksize))):
+                job = self.new_job(function=function, kind="map", arguments=chunk,
+                                   result=result, first=count, calls=len(chunk))
+                with self._lock:  # close() does not stop an imap already begun; terminate() does
+                    if self._state in (TERMINATE, BROKEN):
+                        return
+                    self._waiting.append(job)
+                    self._submitted += 1
+                self._wakeup.wake()
+                count += len(chunk)
+        except BaseException as error:  # the input or pickling failed: that position raises it
+            result._settle_job(count, 1, False, error)
+            count += 1
+        finally:
+            result._set_length(count)
+            with self._lock:
+                self._feeders -= 1
+            self._wakeup.wake()
+
+    # -- the callback thread ------------------------------------------------------------
+
+    def _run_callbacks(self) -> None:
+        """Finish results with callbacks, in the order they came in, until told to end."""
+        while (item := self._callbacks.get()) is not None:
+            job_id, result = item
+            try:
+                result._finish()
+            except Exception:  # the callback raised: report it, keep serving
+                print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
+                      file=sys.stderr)
+                traceback.print_exc()
+            except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
+                self._break(f"a callback of task {job_id} raised {error!r}", error)
 
     # -- the dispatcher thread ------------------------------------------------------------
 
-    def _dispatch(self) -> None:
+    def _run(self) -> None:
         """The dispatcher's life: hand out jobs and collect replies until the pool ends."""
         try:
             while self._dispatch_round():
                 pass
-        except BaseException as error:  # a bug here must not leave callers waiting forever
-            self._broken = PoolError(f"the pool's dispatcher failed: {error!r}")
-            traceback.print_exc()
+        except BaseException as error:  # the pool cannot go on: say why, to everyone
+            self._break(f"the pool's dispatcher failed: {error!r}", error)
         finally:
-            self._stop_workers()
-            self._fail_unfinished()
-            self._watcher.forget()
-            with self._lock:
-                self._woken = True  # nobody writes to the wake-up pipe any more
-                self._wakeup_reader.close()
-                self._wakeup_writer.close()
+            self._end()
+
+    def _break(self, why: str, cause: BaseException) -> None:
+        """Make the pool BROKEN (from either thread): every result fails, saying ``why``."""
+        error = PoolBroken(f"the pool is broken: {why}; start a new pool")
+        error.__cause__ = cause
+        with self._lock:
+            if self._broken is None:
+                self._broken = error
+                self._state = BROKEN
+        self._wakeup.wake()
 
     def _dispatch_round(self) -> bool:
         """Hand out jobs, wait for something to happen, handle it. False when all is done."""
-        if self._state == TERMINATE:
+        with self._lock:
+            state = self._state
+            finished = (state == CLOSE and not self._waiting and not self._feeders
+                        and not any(worker.jobs for worker in self._workers))
+        if state in (TERMINATE, BROKEN) or finished:
             return False
-        if self._broken is not None:
-            self._fail_waiting(self._broken, "error")
         self._hand_out_jobs()
-        if (self._state == CLOSE and not self._waiting and not self._busy_workers()
-                and not self._feeders):
-            return False
+        if self.check_invariants:
+            self._check_invariants()
+        self._publish_statistics()
         replies = {worker.connection: worker for worker in self._workers if worker.pipe_open}
         deaths = {worker.process.sentinel: worker for worker in self._workers}
-        ready = self._watcher.wait([self._wakeup_reader, *replies, *deaths])
-        if self._wakeup_reader in ready:
-            self._read_wakeup()
-        for thing in ready:  # replies first: a worker may reply, then exit
-            if thing in replies:
-                self._receive(replies[thing])
-        for thing in ready:
-            if thing in deaths:
-                self._replace(deaths[thing])
+        ready = self._watcher.wait([self._wakeup.reader, *replies, *deaths])
+        if self._wakeup.reader in ready:
+            self._wakeup.clear()
+        for ready_one in ready:  # replies first: a worker may reply, then exit
+            if ready_one in replies:
+                self._receive(replies[ready_one])
+        for ready_one in ready:
+            if ready_one in deaths:
+                self._replace(deaths[ready_one])
         return True
 
-    def _read_wakeup(self) -> None:
+    def _publish_statistics(self, ended: bool = False) -> None:
+        busy = sum(1 for worker in self._workers if worker.jobs)
+        held = sum(len(worker.jobs) for worker in self._workers)
         with self._lock:
-            self._woken = False
-            self._wakeup_reader.recv_bytes()  # the only one: _woken kept others from writing
+            self._snapshot = PoolStatistics(
+                self._state, len(self._workers), busy, len(self._waiting), held - busy,
+                self._submitted, self._settled, ended, "")
 
-    def _busy_workers(self) -> list[_Worker]:
-        return [worker for worker in self._workers if worker.jobs]
+    def _check_invariants(self) -> None:
+        """Fail (and so break the pool) if the invariants of the module header do not hold."""
+        with self._lock:
+            waiting, submitted = list(self._waiting), self._submitted
+        held = [job for worker in self._workers for job in worker.jobs]
+        ids = [job.job_id for job in waiting + held]
+        if len(ids) != len(set(ids)):
+            raise AssertionError("a job is in two places")
+        if submitted != len(waiting) + len(held) + self._settled:
+            raise AssertionError(f"{submitted} jobs submitted, but {len(waiting)} waiting, "
+                                 f"{len(held)} held and {self._settled} settled")
+        for worker in self._workers:
+            if worker.bytes_held != sum(len(job.arguments) for job in worker.jobs):
+                raise AssertionError(f"worker {worker.slot}'s bytes_held is wrong")
+            if worker.jobs and not worker.ready:
+                raise AssertionError(f"worker {worker.slot} holds jobs before it is ready")
 
     def _hand_out_jobs(self) -> None:
         """Give a waiting job to every idle worker, then line up quick jobs behind busy
         ones; each worker gets what it was given in one message."""
-        given: dict[int, list[_WaitingJob]] = {worker.slot: [] for worker in self._workers}
+        given: dict[int, list[_Job]] = {worker.slot: [] for worker in self._workers}
         for worker in self._workers:
             if self._waiting and not worker.jobs and self._may_take(worker):
                 self._give(self._waiting.popleft(), worker, given[worker.slot])
@@ -536,27 +807,27 @@ class Pool:
             if given[worker.slot]:
                 self._send(given[worker.slot], worker)
 
-    def _may_line_up(self, job: _WaitingJob, worker: _Worker) -> bool:
+    def _may_line_up(self, job: _Job, worker: _Worker) -> bool:
         """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`.
 
         Its function must also be the last one sent to the worker: then it travels
         without it, and what waits in the pipe stays within :data:`LINE_UP_BYTES`.
         """
-        return (_same(job.function, worker.quick_for) and _same(job.function, worker.function)
+        return (job.function == worker.quick_for == worker.function
                 and len(worker.jobs) <= LINE_UP_JOBS and self._may_take(worker)
                 and worker.bytes_held + len(job.arguments) <= LINE_UP_BYTES)
 
-    def _give(self, job: _WaitingJob, worker: _Worker, given: list[_WaitingJob]) -> None:
+    def _give(self, job: _Job, worker: _Worker, given: list[_Job]) -> None:
         job.sent = now()
         worker.jobs.append(job)  # written down before the worker can start it
         worker.bytes_held += len(job.arguments)
         given.append(job)
 
-    def _send(self, given: list[_WaitingJob], worker: _Worker) -> None:
+    def _send(self, given: list[_Job], worker: _Worker) -> None:
         """Send the jobs just given to a worker, as one message."""
         jobs = []
         for job in given:  # the function goes along only when it differs from the last one
-            function = None if _same(job.function, worker.function) else job.function
+            function = None if job.function == worker.function else job.function
             jobs.append(Job(job.job_id, function, job.kind, job.arguments))
             worker.function = job.function
         try:
@@ -570,9 +841,10 @@ class Pool:
             self._watcher.forget()
 
     def _may_take(self, worker: _Worker) -> bool:
-        """Is the worker alive and willing? It exits after ``maxtasksperchild`` jobs."""
+        """Is the worker ready, alive and willing? It exits after ``maxtasksperchild`` jobs."""
         limit = self._maxtasksperchild
-        return worker.pipe_open and (limit is None or worker.jobs_done + len(worker.jobs) < limit)
+        return (worker.ready and worker.pipe_open
+                and (limit is None or worker.jobs_done + len(worker.jobs) < limit))
 
     def _receive(self, worker: _Worker) -> None:
         """Read the replies a worker has sent and settle the jobs they answer."""
@@ -585,6 +857,9 @@ class Pool:
 
     def _take_reply(self, worker: _Worker, data: bytes) -> None:
         """Settle the job a worker's reply answers: the oldest it holds."""
+        if data == READY:
+            worker.ready = True
+            return
         job = worker.jobs.popleft() if worker.jobs else None
         worker.jobs_done += 1
         worker.bytes_held -= len(job.arguments) if job else 0
@@ -598,20 +873,19 @@ class Pool:
                 self._settle(job, False, failure, job.sent, now(), worker)
             return
         if isinstance(reply, InitializerFailed):
-            if job is not None:  # it never ran: it fails below, with the pool's error
-                self._waiting.appendleft(job)
-            self._broken = PoolError(
-                f"the pool's initializer raised {reply.error!r} in worker {worker.slot}; "
-                "the pool cannot run tasks"
-            )
-            self._broken.__cause__ = RemoteTraceback(reply.traceback_text)
+            self._break(f"the pool's initializer raised {reply.error!r} in worker "
+                        f"{worker.slot}; the pool cannot run tasks",
+                        RemoteTraceback(reply.traceback_text))
             return
+        if self.check_invariants and not job.sent <= reply.started >= worker.last_finished:
+            raise AssertionError(f"worker {worker.slot} replied out of order")
+        worker.last_finished = reply.finished
         quick = reply.finished - reply.started < QUICK_JOB
         worker.quick_for = job.function if quick else None
         value = reply.value if reply.ok else self._rebuild_error(job, worker, *reply.value)
         self._settle(job, reply.ok, value, reply.started, reply.finished, worker)
 
-    def _rebuild_error(self, job: _WaitingJob, worker: _Worker, error: BaseException,
+    def _rebuild_error(self, job: _Job, worker: _Worker, error: BaseException,
                        text: str) -> BaseException:
         """Give a task's exception its worker-side traceback, as ``__cause__``."""
         if not isinstance(error, Exception):
@@ -624,9 +898,10 @@ class Pool:
             error.__cause__ = RemoteTraceback(text)
         return error
 
-    def _settle(self, job: _WaitingJob, ok: bool, value: Any, started: float, finished: float,
+    def _settle(self, job: _Job, ok: bool, value: Any, started: float, finished: float,
                 worker: _Worker | None, outcome: str = "") -> None:
-        """Record the job and hand its outcome to its result; report a failing callback.
+        """Record the job and hand its outcome to its result; a result with a callback is
+        finished on the callback thread.
 
         ``worker`` is None for a job that never reached one (slot -1 in the records).
         """
@@ -636,12 +911,12 @@ class Pool:
                             outcome)
         with self._lock:
             self._records.append(record)
-        try:
-            job.result._settle_job(job.first, job.calls, ok, value)
-        except Exception:  # the callback raised: report it, keep serving
-            print(f"procsync_teach: a callback of task {job.job_id} raised; the pool goes on:",
-                  file=sys.stderr)
-            traceback.print_exc()
+        self._settled += 1
+        if job.result._settle_job(job.first, job.calls, ok, value):
+            if job.result._has_callbacks():
+                self._callbacks.put((job.job_id, job.result))
+            else:
+                job.result._finish()
 
     def _replace(self, worker: _Worker) -> None:
         """A worker's process ended: fail its job, if any, and start a new worker in its slot."""
@@ -649,6 +924,8 @@ class Pool:
             self._receive(worker)  # its last replies came just before it exited
         self._watcher.forget()
         code = self._reap(worker)
+        place = self._workers.index(worker)
+        del self._workers[place]  # gone before a replacement can fail to start
         if worker.jobs:
             lost = worker.jobs.popleft()  # the one it was running; the others never started
             self._waiting.extendleft(reversed(worker.jobs))
@@ -661,10 +938,8 @@ class Pool:
                 worker.slot, worker.pid, code,
             )
             self._settle(lost, False, error, lost.sent, now(), worker, "worker died")
-        if self._state == TERMINATE or self._broken is not None:
-            self._workers.remove(worker)
-        else:
-            self._workers[self._workers.index(worker)] = self._start_worker(worker.slot)
+        if self._state in (RUN, CLOSE):
+            self._workers.insert(place, self._start_worker(worker.slot))
 
     def _start_worker(self, slot: int) -> _Worker:
         pool_end, worker_end = Pipe(duplex=True)
@@ -674,16 +949,36 @@ class Pool:
             name=f"PoolWorker-{slot}",
             daemon=True,
         )
-        process.start()
-        worker_end.close()  # only the worker holds its end now
+        try:
+            process.start()
+        finally:
+            worker_end.close()  # only the worker holds its end now
         return _Worker(slot, process, process.pid, pool_end)
 
     # -- the end ------------------------------------------------------------------------
 
+    def _end(self) -> None:
+        """Stop the workers, settle every job left, free the pipes; whatever happened."""
+        self._stop_workers()
+        with self._lock:
+            error = self._broken
+        error = error or PoolTerminated("the pool was terminated before this task finished")
+        self._fail_unfinished(error)
+        with self._lock:
+            iterators = list(self._iterators)
+        for iterator in iterators:
+            iterator._stop(error)  # also ends a next() waiting on an input that blocks
+        self._workers.clear()
+        self._publish_statistics(ended=True)
+        self._watcher.forget()
+        self._wakeup.close()
+        self._callbacks.put(None)  # the callback thread ends after the callbacks before it
+        _live_dispatchers.discard(self)
+
     def _stop_workers(self) -> None:
         """Ask each worker to stop (terminate: tell the OS to stop it), then reap it."""
         for worker in self._workers:
-            if self._state == TERMINATE or worker.jobs:
+            if self._state != CLOSE or worker.jobs:
                 worker.process.terminate()
             else:
                 try:
@@ -694,7 +989,7 @@ class Pool:
             self._reap(worker)
 
     def _kill_workers(self) -> None:
-        """Kill every worker, from the caller's thread: see :meth:`terminate`."""
+        """Kill every worker, from a caller's thread: see :meth:`join`."""
         for worker in list(self._workers):
             try:
                 worker.process.kill()
@@ -713,27 +1008,17 @@ class Pool:
         worker.connection.close()
         return code
 
-    def _fail_unfinished(self) -> None:
+    def _fail_unfinished(self, error: BaseException) -> None:
         """Settle every job still in flight or waiting, so that no caller waits forever."""
-        error = self._broken or PoolTerminated("the pool was terminated before this task finished")
-        outcome = "error" if self._broken else "terminated"
+        outcome = "terminated" if isinstance(error, PoolTerminated) else "error"
         for worker in self._workers:
             while worker.jobs:
                 job = worker.jobs.popleft()
                 self._settle(job, False, error, job.sent, now(), worker, outcome)
-        self._fail_waiting(error, outcome)
-
-    def _fail_waiting(self, error: BaseException, outcome: str) -> None:
-        """Settle every job not yet sent to a worker with ``error``."""
         with self._lock:
             unsent, self._waiting = list(self._waiting), deque()
         for job in unsent:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
-
-
-def _same(function: bytes, other: bytes | None) -> bool:
-    """Are these the same pickled function? The chunks of a map share one bytes object."""
-    return function is other or function == other
 
 
 def _signal_name(number: int) -> str:
@@ -742,12 +1027,15 @@ def _signal_name(number: int) -> str:
     except ValueError:
         return f"signal {number}"
 
-# Pools still running when the interpreter exits are terminated, so that their
-# workers do not outlive the program that started them.
-_live_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+# The dispatchers of pools not yet ended. At interpreter exit each is terminated and
+# waited for, so that no worker outlives the program, and no dispatcher still closes
+# its processes while multiprocessing's own exit handler looks at them.
+_live_dispatchers: set[_Dispatcher] = set()
 
 
 @atexit.register
 def _terminate_live_pools() -> None:
-    for pool in list(_live_pools):
-        pool.terminate()
+    for dispatcher in list(_live_dispatchers):
+        dispatcher.terminate()
+        dispatcher.join(kill_if_stuck=True)

@@ -7,7 +7,9 @@ never waits. ``imap`` returns an iterator instead, which hands out results one b
 one as they arrive.
 
 The pool fills these in from its dispatcher thread through one method, ``_settle_job``,
-called once per job (a job is one call for ``apply``, one chunk for ``map``).
+called once per job (a job is one call for ``apply``, one chunk for ``map``). An
+:class:`AsyncResult` whose last job is in is then finished by ``_finish``: on the pool's
+callback thread if it has a callback, so that a slow callback never idles the workers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class AsyncResult:
 
     def __init__(
         self,
+        *,
         items: int,
         jobs: int,
         single: bool,
@@ -47,8 +50,8 @@ class AsyncResult:
         self._error_callback = error_callback
         self._error: BaseException | None = None
         self._done = threading.Event()
-        if jobs == 0:  # map over nothing: done before it began
-            self._finish()
+        if jobs == 0:  # map over nothing: done before it began, without a callback (as the stdlib)
+            self._done.set()
 
     def __repr__(self) -> str:
         if not self.ready():
@@ -94,22 +97,28 @@ class AsyncResult:
             raise self._error
         return self._values[0] if self._single else self._values
 
-    # -- called by the pool's dispatcher thread ----------------------------------
+    # -- called by the pool's dispatcher thread, then its callback thread -----------
 
-    def _settle_job(self, first: int, count: int, ok: bool, value: Any) -> None:
-        """Record one job's outcome: ``count`` values from index ``first``, or its error."""
-        if self.ready():  # an earlier chunk failed: the result is already settled
-            return
-        if not ok:
+    def _settle_job(self, first: int, count: int, ok: bool, value: Any) -> bool:
+        """Record one job's outcome: ``count`` values from index ``first``, or its error.
+
+        Returns True when that was the last job: the result is then to be finished.
+        As in the standard library (3.8+), a map whose chunk failed is finished only when
+        every chunk is in, so that no chunk is still running when ``get()`` raises; the
+        first error is the one raised.
+        """
+        if ok:
+            self._values[first : first + len(value)] = value
+        elif self._error is None:
             self._error = value
-            self._finish()
-            return
-        self._values[first : first + len(value)] = value
         self._jobs_left -= 1
-        if self._jobs_left == 0:
-            self._finish()
+        return self._jobs_left == 0
+
+    def _has_callbacks(self) -> bool:
+        return self._callback is not None or self._error_callback is not None
 
     def _finish(self) -> None:
+        """Run the callback, then wake the waiters."""
         # The callback runs before waiters wake up, as in the standard library, so
         # a callback's side effects are visible to whoever get() returns to.
         try:
@@ -127,14 +136,23 @@ class IMapIterator:
     ``imap`` hands them out in the order of the inputs, waiting for the next one
     in line; ``imap_unordered`` in the order they finish. ``next(timeout=...)``
     raises :class:`procsync_teach.TimeoutError` if nothing comes in time.
+
+    A task's error is raised by the ``next()`` whose turn it is. As in the standard
+    library, with ``chunksize=1`` the iteration then goes on with the next result;
+    with a larger chunksize the failed chunk raises once, and the iteration ends.
+    If the pool ends first (``terminate()``, a broken pool), every ``next()`` that has
+    no result to give raises the pool's error at once.
     """
 
-    def __init__(self, ordered: bool):
+    def __init__(self, *, ordered: bool, chunksize: int, read_ahead: int):
         self._ordered = ordered
-        self._length: int | None = None  # e.g. 100: known once the input has ended
+        self._chunksize = chunksize
+        self._read_ahead = read_ahead  # e.g. 128: items the input may be read beyond next()
+        self._length: int | None = None  # e.g. 100: known once the input (or a chunk) ended it
         self._arrived: dict[int, tuple[bool, Any]] = {}  # index -> (ok, value or error)
         self._order: list[int] = []  # indices in the order they arrived
         self._yielded = 0
+        self._stopped: BaseException | None = None  # the pool ended before the results did
         self._changed = threading.Condition()
 
     def __repr__(self) -> str:
@@ -155,36 +173,78 @@ class IMapIterator:
             StopIteration: every result has been handed out.
             procsync_teach.TimeoutError: the next result did not come in time.
             Exception: the error of the task whose turn it is.
+            procsync_teach.PoolTerminated: the pool was terminated before this result.
         """
         with self._changed:
             if not self._changed.wait_for(self._next_is_known, timeout):
                 raise TimeoutError(f"no result within {timeout} s; the tasks are still running")
             if self._yielded == self._length:
                 raise StopIteration
+            if not self._next_has_arrived():
+                raise self._stopped
             index = self._yielded if self._ordered else self._order[self._yielded]
             ok, value = self._arrived.pop(index)
             self._yielded += 1
+            self._changed.notify_all()  # the feeder may read on
         if not ok:
             raise value
         return value
 
     def _next_is_known(self) -> bool:
         """Is the next result here, or is it known that there is none?"""
-        if self._yielded == self._length:
-            return True
+        return (self._yielded == self._length or self._next_has_arrived()
+                or self._stopped is not None)
+
+    def _next_has_arrived(self) -> bool:
         if self._ordered:
             return self._yielded in self._arrived
         return len(self._order) > self._yielded
 
-    def _settle_job(self, first: int, count: int, ok: bool, value: Any) -> None:
+    # -- called by the pool's threads ---------------------------------------------------
+
+    def _settle_job(self, first: int, count: int, ok: bool, value: Any) -> bool:
+        """Record one chunk's results, or its error; False: nothing more to finish."""
         with self._changed:
-            for offset in range(count):
-                self._arrived[first + offset] = (True, value[offset]) if ok else (False, value)
-                self._order.append(first + offset)
+            if ok:
+                for offset in range(count):
+                    self._arrived[first + offset] = (True, value[offset])
+                    self._order.append(first + offset)
+            else:
+                self._arrived[first] = (False, value)
+                self._order.append(first)
+                if self._chunksize > 1:  # the standard library's chunked imap ends here
+                    self._end_at(first + 1 if self._ordered else len(self._order))
             self._changed.notify_all()
+        return False
 
     def _set_length(self, length: int) -> None:
         """The input has ended: there will be ``length`` results in all."""
         with self._changed:
-            self._length = length
+            self._end_at(length)
+            self._changed.notify_all()
+
+    def _end_at(self, length: int) -> None:
+        self._length = length if self._length is None else min(self._length, length)
+
+    def _wait_for_room(self, read: int) -> bool:
+        """Called by the feeder, which has read ``read`` items: wait until it may read more.
+
+        It may while fewer than ``read_ahead`` of those are still to be handed out.
+        False: read no more (the iteration has ended, or the pool did).
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: read - self._yielded < self._read_ahead
+                                   or self._length is not None or self._stopped is not None)
+            return self._length is None and self._stopped is None
+
+    def _read_all(self) -> None:
+        """The pool was closed: ``join()`` waits for the input to be read, so read it all."""
+        with self._changed:
+            self._read_ahead = float("inf")
+            self._changed.notify_all()
+
+    def _stop(self, error: BaseException) -> None:
+        """The pool ended: every ``next()`` with no result to give raises ``error``."""
+        with self._changed:
+            self._stopped = error
             self._changed.notify_all()

@@ -14,7 +14,9 @@ Three details keep a worker well-behaved:
 * It exits by itself when its parent is gone, so a crashed notebook kernel leaves
   no orphaned workers behind.
 * Whatever a task raises, even ``SystemExit``, becomes that task's error reply;
-  the worker goes on to the next job.
+  the worker goes on to the next job. But a process the task forked (``os.fork()``)
+  that comes back into this loop is not the worker: it exits at once, without a
+  word on the worker's pipe.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 
 from .clock import now
 from .messages import (
+    READY,
     STOP,
     InitializerFailed,
     Job,
@@ -65,7 +68,9 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
     except BaseException as error:  # reported to the pool, which cannot go on
         connection.send_bytes(dumps(InitializerFailed(*_describe(error))))
         return
+    connection.send_bytes(READY)  # from now on the pool may send jobs of any size
     functions = _JobFunction()
+    worker_pid = os.getpid()
     jobs_done = 0
     while max_jobs is None or jobs_done < max_jobs:
         try:
@@ -75,29 +80,48 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
         if message == STOP:
             return
         for job in unpack_jobs(message):  # the pool never sends more than max_jobs
-            connection.send_bytes(_run_job(job, functions))
+            connection.send_bytes(_run_job(job, functions, worker_pid))
             jobs_done += 1
 
 
 def run_one_job(job: Job) -> bytes:
     """Run one job that came alone, not down a pool's pipe, and return its pickled reply;
     never raises. A task of :class:`procsync_teach.cluster.Pool` is one such job."""
-    return _run_job(job, _JobFunction())
+    return _run_job(job, _JobFunction(), os.getpid())
 
 
-def _run_job(job: Job, functions: _JobFunction) -> bytes:
+def _run_job(job: Job, functions: _JobFunction, worker_pid: int) -> bytes:
     """Run one job and return its pickled reply; never raises."""
     started = now()
     try:
         reply = Reply(True, _call(functions.get(job.function), job), started, now())
     except BaseException as error:  # SystemExit and KeyboardInterrupt included
+        _exit_if_forked(worker_pid, error)
         reply = Reply(False, _describe(error), started, now())
+    _exit_if_forked(worker_pid, None)
     try:
         return pack_reply(reply)
     except Exception as error:  # a result or exception that cannot be pickled
         value = reply.value[0] if job.kind == "apply" and reply.ok else reply.value
         unsendable = MaybeEncodingError(error, value)
         return pack_reply(Reply(False, (unsendable, ""), reply.started, reply.finished))
+
+
+def _exit_if_forked(worker_pid: int, error: BaseException | None) -> None:
+    """In a child the task forked, which has come back here: end it, as the task meant.
+
+    Only the worker may reply on its pipe; a child must not answer for it or take its
+    jobs. ``os._exit`` ends the child without running the worker's clean-up (at-exit
+    handlers, buffers) a second time. Its exit code is ``sys.exit``'s, else 0 after a
+    return and 1 after an exception.
+    """
+    if os.getpid() == worker_pid:
+        return
+    if isinstance(error, SystemExit):
+        code = error.code if isinstance(error.code, int) else int(error.code is not None)
+    else:
+        code = int(error is not None)
+    os._exit(code)
 
 
 def _call(function: Callable[..., Any], job: Job) -> list[Any]:

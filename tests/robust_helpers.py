@@ -63,6 +63,39 @@ def use_lock(lock):
         return os.getpid()
 
 
+def sleep_unless_first(directory, seconds):
+    """An initializer: the first worker to run it returns at once; any other sleeps.
+
+    Which one is first is settled by creating a file that may exist only once.
+    """
+    try:
+        os.close(os.open(Path(directory, "first"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        time.sleep(seconds)
+
+
+def fail_at_once_or_finish_slowly(job):
+    """``job`` is ``(directory, item)``: item 0 raises at once; the others sleep a little,
+    then leave a file named after the item, to show they finished."""
+    directory, item = job
+    if item == 0:
+        raise ValueError("item 0 fails at once")
+    time.sleep(0.3)
+    Path(directory, str(item)).touch()
+    return item
+
+
+def fork_a_child_that_exits(code):
+    """Fork; the child ends with ``sys.exit(code)``; return its pid and its exit code."""
+    import sys
+
+    child = os.fork()
+    if child == 0:
+        sys.exit(code)
+    _, status = os.waitpid(child, 0)
+    return child, os.waitstatus_to_exitcode(status)
+
+
 def mark_and_sleep(directory, name, seconds):
     """Leave a file called ``name`` in ``directory`` (this task has started), then sleep."""
     Path(directory, str(name)).touch()

@@ -23,6 +23,7 @@ from procsync_teach.course.exercises.inside import (
     reply_path,
 )
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
+from procsync_teach.pool import _Dispatcher
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,19 +32,20 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize(
-    "method", ["_dispatch_round", "Pool._dispatch_round()", Pool._dispatch_round]
+    "method", ["_dispatch_round", "_Dispatcher._dispatch_round()", _Dispatcher._dispatch_round]
 )
 def test_reading_accepts_the_right_answers(method):
-    assert check_reading("dispatcher", 8, method)
+    assert check_reading("callbacks", 8, method)
 
 
 @pytest.mark.parametrize(
     "answers, words",
     [
         (("caller", 8, "_dispatch_round"), "question 1"),
-        (("dispatcher", 100, "_dispatch_round"), "question 2"),
-        (("dispatcher", 8, "_replace"), "a method that handles a death is called by it"),
-        (("dispatcher", 8, "_settle"), "question 3"),
+        (("dispatcher", 8, "_dispatch_round"), "question 1"),
+        (("callbacks", 100, "_dispatch_round"), "question 2"),
+        (("callbacks", 8, "_replace"), "a method that handles a death is called by it"),
+        (("callbacks", 8, "_settle"), "question 3"),
     ],
 )
 def test_reading_hints(answers, words):
@@ -52,7 +54,7 @@ def test_reading_hints(answers, words):
     assert "Hint:" in verdict.text and words in verdict.text
 
 
-def test_the_path_of_a_reply_runs_from_the_dispatchers_wait_to_the_callback():
+def test_the_path_of_a_reply_runs_from_the_dispatchers_wait_to_the_callback_thread():
     import inspect
 
     sources = [inspect.getsource(method) for method in reply_path()]
@@ -60,12 +62,14 @@ def test_the_path_of_a_reply_runs_from_the_dispatchers_wait_to_the_callback():
     assert "wait(" in sources[0] and "sentinel" in sources[0]
     assert any("read_messages(" in source for source in sources)
     assert "_callback(" in sources[-1] and "_callback(" not in "".join(sources[:-1])
+    handover = ["_callbacks.put(" in source for source in sources].index(True)
+    assert "_callbacks.get(" in sources[handover + 1]  # the callback thread's loop
 
 
 def test_the_right_sentinel_watcher_is_accepted_by_its_name_and_as_the_method():
     watcher = find_sentinel_watcher()
-    assert check_reading("dispatcher", 8, watcher.__name__)
-    assert check_reading("dispatcher", 8, watcher)
+    assert check_reading("callbacks", 8, watcher.__name__)
+    assert check_reading("callbacks", 8, watcher)
 
 
 # -- exercise 2 -------------------------------------------------------------------------

@@ -53,12 +53,13 @@ def test_a_worker_killed_with_quick_chunks_lined_up_behind_its_task(warmed_up, t
     """Only the chunk it was running fails; those lined up behind it never ran, and run
     on another worker."""
     before = leak_snapshot()
-    items, marked = range(400), 200
+    items, marked = range(400), 60  # imap reads 64 chunks per worker ahead: 60 is read at once
     with Pool(2, context=warmed_up) as pool:
         results = pool.imap(quick_unless_marked, [(str(tmp_path), n, marked) for n in items])
         deadline = time.monotonic() + WAIT
         [victim] = signed_in(tmp_path, timeout=WAIT)
-        while not any(worker.pid == victim and len(worker.jobs) > 1 for worker in pool._workers):
+        workers = pool._dispatcher._workers
+        while not any(worker.pid == victim and len(worker.jobs) > 1 for worker in workers):
             assert time.monotonic() < deadline, "no chunk lined up behind the marked one"
             time.sleep(0.001)
         os.kill(victim, signal.SIGKILL)

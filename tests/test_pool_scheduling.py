@@ -48,7 +48,8 @@ def test_slow_jobs_wait_in_the_pool_not_lined_up_behind_a_busy_worker(burst):
             results = [pool.map_async(slow, [0.2] * 8, chunksize=1)]
         most_held = 0
         while not all(result.ready() for result in results):
-            most_held = max([most_held, *(len(worker.jobs) for worker in pool._workers)])
+            held = [len(worker.jobs) for worker in pool._dispatcher._workers]
+            most_held = max([most_held, *held])
             results[-1].wait(0.005)
         assert [result.get(timeout=10) for result in results] in ([[None] * 8], [None] * 8)
     assert most_held == 1

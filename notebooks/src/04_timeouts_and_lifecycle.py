@@ -102,8 +102,10 @@ print("our error is a built-in TimeoutError:", isinstance(caught, builtins.Timeo
 # | `terminate()` | stop the workers now | unfinished ones are lost | the workers are gone at once |
 # | `join()` | wait until every worker has exited | (no effect) | only allowed after `close()` or `terminate()` |
 #
-# A pool is in one of three states: RUN while it accepts work, then CLOSE or TERMINATE;
-# after `join()` its workers are gone. The pool's `repr` shows the state.
+# A pool is in one of three states: RUN while it accepts work, then CLOSE or TERMINATE.
+# `join()` waits until every worker has exited: the pool has *ended* (the "joined" box
+# below), and its `repr` says so beside the last state, as in `state=CLOSE, ended`. (A
+# fourth state, BROKEN, is for a pool that cannot go on; its `repr` says why.)
 
 # %%
 def draw_lifecycle():
@@ -158,7 +160,8 @@ except ValueError as error:
     print("apply() after close():", type(error).__name__, "-", error)
 
 # %% [markdown]
-# `join()` waits for the four tasks, then for the workers to exit. Every ticket is settled:
+# `join()` waits for the four tasks, then for the workers to exit: the pool has ended.
+# Every ticket is settled:
 
 # %%
 pool.join()

@@ -91,8 +91,9 @@ print(procsync_teach.pool.__doc__.split("What happens on")[0])
 #
 # 1. Only the pipes: one per worker, used in both directions. Everything left of them
 #    (the waiting queue, the `AsyncResult`s) lives in your process.
-# 2. One, the dispatcher. Your thread only pickles the job, queues it and wakes the
-#    dispatcher up.
+# 2. Two: the dispatcher, and the callback thread that runs your callbacks (plus one
+#    for each `imap` while it reads its input). Your thread only pickles the job,
+#    queues it and wakes the dispatcher up.
 # 3. That the worker process has ended, however it ended. A sentinel is a handle the
 #    operating system makes "ready" when the process exits, even after `kill -9`.
 #
@@ -101,11 +102,13 @@ print(procsync_teach.pool.__doc__.split("What happens on")[0])
 # %% [markdown]
 # ## 2. One lap of the dispatcher
 #
-# The dispatcher thread calls `_dispatch_round` again and again until it returns False.
-# Here is one lap:
+# The `Pool` you hold is only a handle: the pool's threads hold its inside, a
+# `_Dispatcher` (so that a pool you forget to close can be collected). The dispatcher
+# thread calls `_dispatch_round` again and again until it returns False. Here is one lap:
 
 # %%
-show(Pool._dispatch_round)
+Dispatcher = procsync_teach.pool._Dispatcher
+show(Dispatcher._dispatch_round)
 
 # %% [markdown]
 # What to notice:
@@ -115,8 +118,8 @@ show(Pool._dispatch_round)
 #   reply on some worker's pipe, a worker's sentinel. Whatever happens first wakes it.
 # - Replies are read before deaths: a worker can send its last reply and exit in the same
 #   instant, and that reply must not be lost.
-# - The loop ends on `TERMINATE` at once, and on `CLOSE` only once nothing waits and no
-#   worker is busy.
+# - The loop ends on `TERMINATE` (and `BROKEN`: a pool that cannot go on) at once, and on
+#   `CLOSE` only once nothing waits, no worker is busy and no `imap` still reads its input.
 #
 # How does a job reach a worker? At the top of every lap the dispatcher gives a waiting
 # job to each idle worker, and writes it down in that worker's list of jobs **before**
@@ -160,7 +163,7 @@ show(procsync_teach.worker.run_worker)
 # When a worker's sentinel fires, the dispatcher calls `_replace` for that worker:
 
 # %%
-show(Pool._replace)
+show(Dispatcher._replace)
 
 # %% [markdown]
 # It reads a last reply if one is waiting, collects the exit code (on Linux and macOS,
@@ -203,7 +206,7 @@ show(Lock.__getstate__)
 # |---|---|---|---|
 # | jobs to workers | one task queue shared by all workers; idle workers compete for it under a shared lock | one pipe per worker; the dispatcher picks the worker | the pool knows which job each worker holds |
 # | results back | one result queue shared by all workers | the same pipe, back | a reply's pipe says who sent it |
-# | threads in your process | three: worker handler, task handler, result handler | one: the dispatcher | all the state in one place, read by one thread |
+# | threads in your process | three: worker handler, task handler, result handler | two: the dispatcher, and a thread for callbacks | all the workers' state in one place, read by one thread |
 # | worker killed mid-task | that task's `get()` waits forever | `WorkerDied`; a new worker takes the slot | no hang |
 # | `terminate()` | pending results never settle | each fails with `PoolTerminated` | no hang |
 # | `Lock` | a named semaphore with no owner; stays locked if its holder dies; children get it only by inheritance | a file locked with `flock`; the kernel frees it when the holder dies; pickles as its path | no hang; pass it to any task |
@@ -238,8 +241,10 @@ with multiprocessing.get_context(start_method()).Pool(2) as pool:
 # ## 7. A live look at the dispatcher
 #
 # `repr(pool)` shows the pool's state as the dispatcher sees it: its lifecycle (`RUN`,
-# `CLOSE`, `TERMINATE`), how many workers hold a job (`busy`) and how many jobs wait for
-# one. First a quick `map` and a look before and after:
+# `CLOSE`, `TERMINATE`, or `BROKEN` with the reason), how many workers hold a job
+# (`busy`) and how many jobs wait for one; once every worker has exited, it says
+# `ended`. `pool.statistics()` gives the same numbers as a record. First a quick `map`
+# and a look before and after:
 
 # %%
 with Pool(2) as pool:
@@ -249,7 +254,8 @@ with Pool(2) as pool:
 print("after with:", pool)
 
 # %% [markdown]
-# Leaving the `with` block called `terminate()`. On the way, the pool kept one
+# Leaving the `with` block called `terminate()`, which waits for the workers to exit:
+# the pool has ended. On the way, the pool kept one
 # `TaskRecord` per job, the raw material of the course's timelines:
 #
 # | field | meaning |
@@ -304,8 +310,10 @@ for result in results:
 # signs in with its pid, and we kill that process with `psutil.Process(pid).kill()`. On
 # Linux and macOS that sends `SIGKILL`, the signal the out-of-memory killer sends, which
 # no process can catch or ignore; on Windows it calls `TerminateProcess`, just as final.
-# (The message below holds the dead worker's pid; the course's tests replace any pid with
-# `<pid>`. On Windows the exit code is not `-9`: there are no signals there.)
+# (The message below holds the dead worker's pid, which the course's tests replace with
+# `<pid>`, and its slot, which we print as `<slot>`: the task goes to whichever worker was
+# ready first, and that changes from run to run. On Windows the exit code is not `-9`:
+# there are no signals there.)
 
 # %%
 with tempfile.TemporaryDirectory() as folder, Pool(2) as pool:
@@ -318,19 +326,19 @@ with tempfile.TemporaryDirectory() as folder, Pool(2) as pool:
     except WorkerDied as error:
         waited = time.perf_counter() - started
         died = error  # `error` itself is forgotten at the end of the except block
-        print(f"{type(error).__name__}: {error}")
+        print(f"{type(error).__name__}: {error}".replace(f"worker {died.worker} ", "worker <slot> "))
     print("answered in less than a second:", waited < 1)
-    print("slot:", died.worker, "| exit code:", died.exitcode)
-    print(pool.map(slow_square, range(10)))  # the pool serves on, with a new worker in slot 0
+    print("slot 0 or 1:", died.worker in (0, 1), "| exit code:", died.exitcode)
+    print(pool.map(slow_square, range(10)))  # the pool serves on, with a new worker in that slot
     print(pool)
     records = pool.records()
 
 # %% [markdown]
 # The pool answered at once, named the slot, the signal and the task, put a new worker
-# in slot 0 and went on: the `map` afterwards is complete and correct. The timeline
+# in the same slot and went on: the `map` afterwards is complete and correct. The timeline
 # shows the lost task hatched, in the lane of the slot it died in, then the `map`'s
-# chunks. (Under spawn the new worker 0 takes a moment to start, so worker 1 may run
-# most of them.)
+# chunks. (Under spawn the new worker takes a moment to start, so the other may run most
+# of them.)
 
 # %%
 plot_task_timeline(records, title="Task 0 was lost when its worker was killed")
@@ -487,13 +495,13 @@ with Pool(2, initializer=remember, initargs=(10,)) as pool:
 # Answer from the source shown above (or open more of it with `Pool??`):
 #
 # 1. Which thread runs the `callback` you give to `apply_async`: `"caller"` (the thread
-#    that called `apply_async`) or `"dispatcher"`? The cell below prints the path a
-#    worker's reply takes through the library, one method after the other, from the
-#    method that waits on the pipes to the one that calls your callback.
+#    that called `apply_async`), `"dispatcher"` or `"callbacks"`? The cell below prints
+#    the path a worker's reply takes through the library, one method after the other,
+#    from the method that waits on the pipes to the one that calls your callback.
 # 2. A `map` cut its items into 8 chunks. How many replies do the workers send back in
 #    all?
-# 3. Which `Pool` method waits on the workers' sentinels and calls `_replace`? Give its
-#    name as a string.
+# 3. Which method of the pool's `_Dispatcher` waits on the workers' sentinels and calls
+#    `_replace`? Give its name as a string.
 
 # %%
 from procsync_teach.course.exercises.inside import reply_path
@@ -505,14 +513,14 @@ for method in path[1:]:  # the first one, the dispatcher's lap, is in section 2
     show(method)
 
 # %%
-callback_thread = ...  # "caller" or "dispatcher"
+callback_thread = ...  # "caller", "dispatcher" or "callbacks"
 replies_for_map = ...  # a number
 sentinel_watcher = ...  # a method name, such as "_settle"
 
 check_reading(callback_thread, replies_for_map, sentinel_watcher)
 
 # %% tags=["solution"]
-callback_thread = "dispatcher"
+callback_thread = "callbacks"  # _settle puts the result on _callbacks; _run_callbacks runs it
 replies_for_map = 8  # one reply per job, and a chunk is one job
 sentinel_watcher = "_dispatch_round"
 
@@ -552,13 +560,15 @@ check_lost_task_error(lost_task_error)
 #
 # - Our `Pool` is one dispatcher thread and one pipe per worker. The dispatcher alone
 #   hands out jobs, reads replies and watches sentinels, so it always knows which worker
-#   holds which job.
+#   holds which job. Callbacks run on a thread of their own, so a slow one never idles
+#   the workers.
 # - A worker answers every job with exactly one reply `(ok, value)`; a job is one
 #   `apply` call or one `map` chunk.
 # - A worker killed mid-task fails only its task, with `WorkerDied`, and is replaced.
 #   `multiprocessing.Pool` loses the task silently: its `get()` waits forever, so always
 #   give `get()` a timeout there.
-# - `repr(pool)` shows the lifecycle state and the busy and waiting counts;
+# - `repr(pool)` shows the lifecycle state and the busy and waiting counts (and why, if
+#   the pool is `BROKEN`);
 #   `pool.records()` tells who ran each job, when, and how it ended.
 # - Our `Lock` is a file locked by the kernel, which frees it when its holder dies; it
 #   travels as a file name.

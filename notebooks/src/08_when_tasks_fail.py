@@ -39,6 +39,7 @@ from procsync_teach import Pool, get_context, now
 from procsync_teach.course import tasks
 from procsync_teach.course.exercises.failures import check_pool_tools, check_results_or_errors
 from procsync_teach.course.plots import plot_task_timeline
+from procsync_teach.pool import IMAP_READ_AHEAD
 
 
 def invert(x):
@@ -116,9 +117,25 @@ print("it raised only once the four naps were over:", raised_after >= 0.4)
 
 # %% [markdown]
 # The first item failed at once, yet `map` raised only after the naps of the other four:
-# the pool let every chunk finish first. If you need the good results even when some items
-# fail, `map` is the wrong tool: submit one task per item and catch each failure on its own,
-# as in the exercise below.
+# the pool let every chunk finish first. `procsync_teach.Pool` keeps the same rule, so the
+# same call on it takes as long before it raises:
+
+# %%
+with Pool(2) as pool:
+    pool.map(tasks.square, range(2), chunksize=1)  # both workers up before we time
+    start = now()
+    try:
+        pool.map(tasks.nap_or_fail, [-1, 0.2, 0.2, 0.2, 0.2], chunksize=1)
+    except ValueError as error:
+        ours_raised_after = now() - start
+        print("map raised:", type(error).__name__, "-", error)
+
+print("ours too raised only once the four naps were over:", ours_raised_after >= 0.4)
+
+# %% [markdown]
+# Both pools let every chunk finish before they raise. If you need the good results even
+# when some items fail, `map` is the wrong tool: submit one task per item and catch each
+# failure on its own, as in the exercise below.
 
 # %% [markdown]
 # ## 3. `error_callback`: told of each failure as it happens
@@ -263,13 +280,19 @@ with Pool(2) as pool:
 
 print("first five squares:", first_five)
 print("imap had read more than a hundred items:", read_ahead > 100)
+limit = len(first_five) + IMAP_READ_AHEAD * 2 + 1  # 2 workers; +1: the chunk in the reader's hand
+print(f"and no more than {IMAP_READ_AHEAD} chunks per worker beyond what we took:",
+      read_ahead <= limit)
 
 # %% [markdown]
-# `imap` read far more than we asked for: its thread reads on while the workers work,
-# and every result we do not take waits in memory. On an endless input that memory grows
-# until the pool ends, so take results as fast as they come, or stop the pool (here the
-# `with` block did) when you have enough. `multiprocessing.Pool.imap` behaves the same:
-# it reads its input as fast as the workers can take it, not as fast as you take results.
+# `imap` read far more than we asked for: its thread reads on while the workers work, and
+# every result we do not take waits in memory. But not without end: `procsync_teach.Pool`
+# reads at most `IMAP_READ_AHEAD` (64) chunks per worker beyond the results you have taken,
+# then waits for you, so an endless input costs a bounded amount of memory however slowly
+# you take results. `multiprocessing.Pool.imap` has no such bound: it reads its input as
+# fast as its thread can, not as fast as you take results, so on an endless input its
+# memory grows until the pool ends. With either pool, stop the pool (here the `with` block
+# did) when you have enough.
 #
 # ## 7. `starmap`: several arguments per task
 #
@@ -440,7 +463,8 @@ check_pool_tools(choices)
 #   results are lost with it: for per-item failures, one `apply_async` per item and a
 #   `try` around each `get()`, or an `error_callback`.
 # - `imap` yields results in order as they come, `imap_unordered` as soon as each is ready;
-#   both read the input in a thread, so they work on endless inputs, but read ahead of you.
+#   both read the input in a thread, so they work on endless inputs, and read ahead of you:
+#   `procsync_teach.Pool` a bounded amount, `multiprocessing.Pool` without limit.
 # - `starmap` calls `f(*args)` for each tuple; `initializer` sets each worker up once;
 #   `maxtasksperchild` renews workers, at the price of a process start each time.
 #

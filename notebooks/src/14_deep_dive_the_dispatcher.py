@@ -40,6 +40,8 @@ import procsync_teach
 from procsync_teach import Pool, now
 from procsync_teach.course.plots import subplots
 
+Dispatcher = procsync_teach.pool._Dispatcher  # the pool's inside: see notebook 06
+
 
 def show(function):
     """Print the source of a function or class, as the library has it."""
@@ -76,7 +78,7 @@ print("QUICK_JOB =", procsync_teach.pool.QUICK_JOB)
 # the test a job must pass to wait behind a busy worker.
 
 # %%
-for method in methods_mentioning(Pool, "LINE_UP_JOBS"):
+for method in methods_mentioning(Dispatcher, "LINE_UP_JOBS"):
     show(method)
 
 # %% [markdown]
@@ -140,9 +142,9 @@ print("lining up made the map of tiny jobs faster:", ratio > 1.5)
 # and wakes the dispatcher. The pool counts the feeders still running in `_feeders`:
 
 # %%
-for method in methods_mentioning(Pool, "_feeders"):
+for method in methods_mentioning(Dispatcher, "_feeders"):
     print(method.__qualname__)
-show(methods_mentioning(Pool, "self._feeders -= 1")[0])
+show(methods_mentioning(Dispatcher, "self._feeders -= 1")[0])
 
 # %% [markdown]
 # Watch one feed. `slow_numbers` produces a number every 20 ms. We call `imap`, then
@@ -181,8 +183,8 @@ print("results after close():", results)
 
 # %%
 show(procsync_teach.inbox.read_messages)
-print("Pool methods that read replies this way:",
-      [method.__qualname__ for method in methods_mentioning(Pool, "read_messages(")])
+print("Dispatcher methods that read replies this way:",
+      [method.__qualname__ for method in methods_mentioning(Dispatcher, "read_messages(")])
 
 # %% [markdown]
 # Less work per reply for the dispatcher, which is the one thread every result goes

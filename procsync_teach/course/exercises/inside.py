@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ...errors import WorkerDied
-from ...pool import Pool
+from ...pool import Pool, _Dispatcher
 from ...results import AsyncResult
 from ...tempfiles import O_BINARY
 from ..child_output import no_colours_in_children
@@ -107,20 +107,20 @@ def check_reading(callback_thread: object, replies_for_map: object,
 
     Args:
         callback_thread: which thread runs the callback given to ``apply_async``:
-            ``"caller"`` or ``"dispatcher"``.
+            ``"caller"``, ``"dispatcher"`` or ``"callbacks"``.
         replies_for_map: how many replies the workers send back, in all, for a ``map``
             whose items were cut into 8 chunks.
-        sentinel_watcher: the name of the ``Pool`` method that waits on the workers'
+        sentinel_watcher: the name of the pool's method that waits on the workers'
             sentinels and calls ``_replace`` when one fires, e.g. ``"_settle"``.
     """
     if Ellipsis in (callback_thread, replies_for_map, sentinel_watcher):
         return not_answered()
     thread = str(callback_thread).strip().lower()
-    if "dispatch" not in thread:
+    if "callback" not in thread:
         return hint(
-            "question 1: the path shown above the exercise starts in the method that waits on "
-            "the pipes and ends in the one that calls your callback. Which thread runs the "
-            "first of them?"
+            "question 1: in the path shown above the exercise, _settle does not call your "
+            "callback: it puts the result on a queue, and the method after it takes it from "
+            "there. Which thread runs that method? (Its loop is the thread's target.)"
         )
     if replies_for_map != 8:
         return hint(
@@ -134,7 +134,8 @@ def check_reading(callback_thread: object, replies_for_map: object,
             "and passes it to wait(); a method that handles a death is called by it."
         )
     return correct(
-        "Callbacks run in the dispatcher thread (keep them short: the pool waits for them); "
+        "Callbacks run on the pool's callback thread, one at a time, so a slow one delays "
+        "other callbacks but never the workers; "
         f"one job, one reply, so 8 chunks bring 8 replies; and {watcher} waits on the pipes, "
         "the sentinels and the wake-up pipe at once."
     )
@@ -150,22 +151,30 @@ _CALL = re.compile(r"\.(_\w+)\(")  # "self._receive(", "job.result._settle_job("
 
 
 def find_sentinel_watcher() -> Callable[..., object]:
-    """The ``Pool`` method that waits on the workers' sentinels (and on their pipes)."""
-    (method,) = [function for function in _methods(Pool)
-                 if "sentinel" in _source(function) and "wait(" in _source(function)]
-    return method
+    """The pool's method that waits on the workers' sentinels (and on their pipes)."""
+    return _only_method(lambda source: "sentinel" in source and "wait(" in source)
 
 
 def reply_path() -> list[Callable[..., object]]:
     """The methods a worker's reply passes through, in order: from the one that waits on
-    the pipes, through the one that reads them, to the one that calls your ``callback``."""
+    the pipes, through the one that reads them, to the one that hands a result with a
+    callback to the callback thread; then that thread's loop, to the one that calls your
+    ``callback``."""
     to_reader = _calls_from(find_sentinel_watcher(), "read_messages(")
-    return to_reader + _calls_from(to_reader[-1], "_callback(")[1:]
+    to_handover = to_reader + _calls_from(to_reader[-1], "_callbacks.put(")[1:]
+    callback_loop = _only_method(lambda source: "_callbacks.get(" in source)
+    return to_handover + _calls_from(callback_loop, "_callback(")
+
+
+def _only_method(says: Callable[[str], bool]) -> Callable[..., object]:
+    """The one method of the pool's dispatcher whose source ``says`` what we look for."""
+    (method,) = [function for function in _methods(_Dispatcher) if says(_source(function))]
+    return method
 
 
 def _calls_from(start: Callable[..., object], goal: str) -> list[Callable[..., object]]:
     """The shortest chain of calls from ``start`` to a method whose source says ``goal``."""
-    known = {function.__name__: function for cls in (Pool, AsyncResult)
+    known = {function.__name__: function for cls in (_Dispatcher, AsyncResult)
              for function in _methods(cls)}
     paths = [[start]]
     while paths:  # breadth first: the shortest chain
