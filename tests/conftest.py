@@ -15,6 +15,8 @@ reads it); spawned children receive the parent's ``sys.path``, so they can impor
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -27,11 +29,28 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# tests/test_platforms.py sets this to run tests with only the start methods another
+# platform has ("spawn" for Windows); the library then refuses the others, as it would there.
+SIMULATED_START_METHODS = os.environ.get("PROCSYNC_SIMULATE_START_METHODS", "")
+if SIMULATED_START_METHODS:
+    _simulated = SIMULATED_START_METHODS.split(",")
+    multiprocessing.get_all_start_methods = lambda: list(_simulated)
+
 START_METHODS = [
     method
     for method in ("fork", "spawn", "forkserver")
     if method in multiprocessing.get_all_start_methods()
 ]
+#: For tests about what the pool does, not how its workers start: fork is the quickest,
+#: and spawn is what every platform has.
+QUICKEST_START_METHOD = "fork" if "fork" in START_METHODS else "spawn"
+
+needs_sigkill = pytest.mark.skipif(
+    not hasattr(signal, "SIGKILL"), reason="Windows has no SIGKILL: there is no signal to kill with"
+)
+needs_fork = pytest.mark.skipif(
+    "fork" not in START_METHODS, reason="this platform has no fork start method (Windows)"
+)
 
 
 @pytest.fixture(scope="module", params=START_METHODS, ids=START_METHODS)

@@ -124,11 +124,14 @@ def read_counter(path) -> int:
 
 def add_one(path, pause=0.0):
     """Read the counter, pause, write it back plus one. Not safe without a lock."""
-    fd = os.open(path, os.O_RDWR)
+    # Each call opens its own descriptor, so seeking it moves no other process's offset
+    # (os.pread and os.pwrite would spare the seeks, but Windows has neither).
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
     try:
-        value = int(os.pread(fd, _WIDTH, 0))
+        value = int(os.read(fd, _WIDTH))
         time.sleep(pause)  # sleep(0) still yields; a longer pause widens the race window
-        os.pwrite(fd, b"%0*d" % (_WIDTH, value + 1), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b"%0*d" % (_WIDTH, value + 1))
     finally:
         os.close(fd)
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(script: str, *args: str) -> str:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+                          capture_output=True, text=True, encoding="utf-8", timeout=120,
+                          cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

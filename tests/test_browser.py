@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # only for type hints: without Playwright the test skips, not
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 OUT = ROOT / "build" / "browser"
+
+pytestmark = pytest.mark.browser  # .ci/run runs it on the default Python only
 PER_NOTEBOOK = 180  # seconds; a notebook takes 10-30 s to run, plus ~10 s to open
 VIEWPORT = {"width": 1280, "height": 900}
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from procsync_teach import Lock, Process, capture_output, now
+from tests.conftest import needs_fork
 
 
 def run_all(processes, timeout=30):
@@ -116,7 +117,7 @@ def test_the_core_draws_a_capture_without_the_course():
         "print('procsync_teach.course' in sys.modules, screen._repr_html_())\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60, check=True)
+                         encoding="utf-8", timeout=60, check=True)
     assert run.stdout == (
         'False <pre style="line-height:1.3"><span style="color:inherit" title="P0">hi</span>'
         '<span style="color:inherit" title="P0">\n</span></pre>\n'
@@ -137,6 +138,7 @@ def test_records_survive_the_block_and_the_file_is_removed():
     assert not os.path.exists(path)
 
 
+@needs_fork  # a forked child inherits the parent's stdout; a spawned one on Windows does not
 def test_outside_a_capture_children_write_to_the_usual_place(capfd):
     run_all([Process(target=print, args=("to the terminal",), context="fork")])
     assert "to the terminal" in capfd.readouterr().out

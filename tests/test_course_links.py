@@ -12,12 +12,13 @@ LINK = re.compile(r"\]\(([\w.]+\.ipynb)(?:#([\w-]+))?\)")
 
 
 def links(source: Path) -> list[tuple[str, str | None]]:
-    return [(match[1], match[2] or None) for match in LINK.finditer(source.read_text())]
+    text = source.read_text(encoding="utf-8")
+    return [(match[1], match[2] or None) for match in LINK.finditer(text)]
 
 
 def headings(source: Path) -> set[str]:
     """The anchors JupyterLab makes from the markdown headings (spaces become dashes)."""
-    found = re.findall(r"^# #+ (.+)$", source.read_text(), re.MULTILINE)
+    found = re.findall(r"^# #+ (.+)$", source.read_text(encoding="utf-8"), re.MULTILINE)
     return {heading.strip().replace(" ", "-") for heading in found}
 
 

@@ -33,7 +33,8 @@ def run_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     """Run ``python -m procsync_teach ARGS`` with its output piped, as text."""
     return subprocess.run(
         [sys.executable, "-m", "procsync_teach", *args],
-        capture_output=True, text=True, timeout=60, env=env or demo_environment(),
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        env=env or demo_environment(),
     )
 
 
@@ -148,7 +149,7 @@ def test_step_waits_for_enter_before_each_section():
     demo = subprocess.Popen(
         [sys.executable, "-m", "procsync_teach", "demo", "lost-updates", "--step"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=demo_environment(),
+        encoding="utf-8", env=demo_environment(),
     )
     try:
         lines, seen = lines_of(demo.stdout), []
@@ -174,7 +175,8 @@ def test_step_waits_for_enter_before_each_section():
 def test_step_reads_one_line_per_section_from_scripted_input():
     result = subprocess.run(
         [sys.executable, "-m", "procsync_teach", "demo", "sync-async", "--step"],
-        input="\n\n\n", capture_output=True, text=True, timeout=60, env=demo_environment(),
+        input="\n\n\n", capture_output=True, text=True, encoding="utf-8", timeout=60,
+        env=demo_environment(),
     )
     assert_plain(result)
     prompts = re.findall(r"press Enter for: (\d)\.", result.stdout)
@@ -197,7 +199,8 @@ def test_ctrl_c_exits_with_130_and_no_traceback():
     # A new session: the signal goes to the demo's whole process group, as from a terminal.
     demo = subprocess.Popen(
         [sys.executable, "-m", "procsync_teach", "demo", "timeout", "--duration", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        start_new_session=True,
         env=demo_environment(),
     )
     try:

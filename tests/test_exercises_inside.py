@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import tempfile
 
+import psutil
 import pytest
 
 from procsync_teach import Pool, WorkerDied
@@ -80,7 +80,7 @@ def kill_and_report(pool, report=type):
     with tempfile.TemporaryDirectory() as folder:
         result = pool.apply_async(sign_in_and_sleep, (folder, 60))
         [pid] = signed_in(folder)
-        os.kill(pid, signal.SIGKILL)
+        psutil.Process(pid).kill()
         try:
             result.get(timeout=5)
         except Exception as error:

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import multiprocessing
-import subprocess
 import time
 
+import psutil
 import pytest
 
 from procsync_teach import Pool
 from procsync_teach.course.exercises import not_answered
-from procsync_teach.course.exercises.pitfalls import check_needs_guard, check_squares, run_script
+from procsync_teach.course.exercises.pitfalls import (
+    CAN_PRESS_CTRL_C,
+    check_needs_guard,
+    check_squares,
+    run_script,
+)
 from tests.helpers import square
 
 pytestmark = pytest.mark.timeout(60)
@@ -122,14 +127,16 @@ def _ends_soon(pid: int, seconds: float = 10.0) -> bool:
     """Whether process ``pid`` is gone (or a zombie, dead but not yet reaped) within ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        if not state or state.startswith("Z"):
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
             return True
         time.sleep(0.05)
     return False
 
 
+@pytest.mark.skipif(not CAN_PRESS_CTRL_C, reason="Windows has no process groups to signal")
 def test_run_script_presses_ctrl_c_when_the_script_is_ready():
     source = "import time\nprint('ready')\ntime.sleep(30)\n"
     run = run_script(source, timeout=30, ctrl_c_after="ready")
@@ -142,6 +149,13 @@ def test_no_child_is_left_behind_by_the_checks():
     assert len(multiprocessing.active_children()) == before
 
 
+def test_run_script_turns_colour_codes_off_even_when_colour_is_forced(monkeypatch):
+    # Jupyter's kernel sets FORCE_COLOR; Python 3.13 then colours a traceback in a file.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    run = run_script("import os\nprint(os.environ.get('PYTHON_COLORS'), os.environ.get('NO_COLOR'))"
+                     "\nraise ValueError('plain')", timeout=30)
+    assert run.stdout == "0 1\n"
+    assert run.stderr.endswith("ValueError: plain\n") and "\x1b[" not in run.stderr
 def test_untouched_exercises_are_not_answered_and_get_no_hint():
     for verdict in (check_needs_guard(...), check_squares(squares_stub)):
         assert verdict == not_answered() and "Hint" not in verdict.text

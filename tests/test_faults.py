@@ -16,7 +16,7 @@ import pytest
 
 from procsync_teach import Pool, PoolTerminated, WorkerDied
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
-from tests.conftest import leak_snapshot
+from tests.conftest import leak_snapshot, needs_sigkill
 from tests.helpers import square
 from tests.robust_helpers import quick_unless_marked
 
@@ -31,6 +31,7 @@ def warmed_up(start_method):
     return start_method
 
 
+@needs_sigkill
 def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
     before = leak_snapshot()
     with Pool(2, context=warmed_up) as pool:
@@ -47,6 +48,7 @@ def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
     assert leak_snapshot() == before
 
 
+@needs_sigkill
 def test_a_worker_killed_with_quick_chunks_lined_up_behind_its_task(warmed_up, tmp_path):
     """Only the chunk it was running fails; those lined up behind it never ran, and run
     on another worker."""

@@ -40,6 +40,7 @@ import procsync_teach
 from procsync_teach import Lock, tempfiles
 from procsync_teach.lock import SPARE_DESCRIPTORS
 from tests import helpers
+from tests.conftest import needs_sigkill
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -300,6 +301,7 @@ def test_multiprocessing_lock_cannot_be_a_pool_task_argument(start_method):
 # -- a holder that dies, and the record of holds ------------------------------------------
 
 
+@needs_sigkill
 def test_waiters_get_the_lock_when_its_holder_is_killed(start_method):
     ctx = multiprocessing.get_context(start_method)
     lock, held = Lock(), ctx.Event()

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 OTHER_METHODS = [method for method in START_METHODS if method != start_method()]
 
+pytestmark = pytest.mark.other_start_methods  # .ci/run runs it on the default Python only
+
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("method", OTHER_METHODS)
@@ -37,5 +39,5 @@ def test_every_notebook_matches_its_outputs_under(method):
     environment = {**os.environ, "PROCSYNC_START_METHOD": method}
     environment.pop("PYTEST_CURRENT_TEST", None)
     run = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
-                         timeout=840)
+                         encoding="utf-8", timeout=840)
     assert run.returncode == 0, f"nbval under {method} failed:\n{run.stdout[-6000:]}"

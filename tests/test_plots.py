@@ -165,7 +165,7 @@ def test_the_environment_variable_turns_projector_mode_on():
             "print(plots.projecting(), matplotlib.rcParams['font.size'])")
     env = {**os.environ, "PROCSYNC_PROJECTOR": "1", "MPLBACKEND": "Agg"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+                         encoding="utf-8", timeout=60, check=True).stdout
     assert out.split() == ["True", "18.0"]
 
 

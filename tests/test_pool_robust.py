@@ -36,7 +36,7 @@ from procsync_teach import (
 )
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from tests import robust_helpers
-from tests.conftest import ROOT, leak_snapshot
+from tests.conftest import ROOT, leak_snapshot, needs_sigkill
 from tests.helpers import add, raise_value_error, slow, square, worker_pid
 
 pytestmark = pytest.mark.timeout(60)
@@ -178,6 +178,7 @@ def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
         [sys.executable, "-c", MAIN_MODULE_TASKS, start_method],
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=60,
         env=dict(os.environ, PYTHONPATH=ROOT),
     )
@@ -190,6 +191,7 @@ def test_functions_and_lambdas_defined_in_main_run_in_the_workers(start_method):
 # -- workers that die ---------------------------------------------------------------------
 
 
+@needs_sigkill
 def test_worker_killed_mid_task_fails_that_task_with_worker_died(start_method, tmp_path):
     """The stdlib leaves that task's get() waiting forever."""
     with Pool(2, context=start_method) as pool:
@@ -212,6 +214,7 @@ def test_worker_killed_mid_task_fails_that_task_with_worker_died(start_method, t
         assert pid not in [child.pid for child in multiprocessing.active_children()]
 
 
+@needs_sigkill
 def test_idle_worker_killed_later_tasks_still_complete(start_method, tmp_path):
     """The stdlib's later tasks hang, and so does its terminate()."""
     with Pool(2, context=start_method) as pool:
@@ -346,6 +349,7 @@ def busy_pids(text: str) -> set[str]:
     return set(re.findall(r"^busy (\d+)\n", text, re.MULTILINE))
 
 
+@needs_sigkill
 def test_ctrl_c_stops_everything_with_one_traceback(start_method):
     """The stdlib prints one traceback per worker too, and close(); join() can hang."""
     script = start_script(CTRL_C, start_method)
@@ -376,6 +380,7 @@ time.sleep(60)
 """
 
 
+@needs_sigkill
 def test_workers_exit_by_themselves_when_the_parent_is_killed(start_method):
     """A crashed notebook kernel must leave no orphaned workers behind."""
     script = start_script(ORPHANS, start_method)

@@ -11,11 +11,12 @@ import pytest
 import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
 from procsync_teach.course.sign_in import sign_in_and_sleep
+from tests.conftest import QUICKEST_START_METHOD, needs_sigkill
 from tests.helpers import Unloadable, big_reply_after, slow, square
 
 
 def test_an_apply_job_waits_for_an_idle_worker_never_behind_a_long_task():
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         since = now()
         long = pool.apply_async(slow, (1.0, "long"))
         short = [pool.apply_async(slow, (0.05, n)) for n in range(3)]
@@ -28,7 +29,7 @@ def test_an_apply_job_waits_for_an_idle_worker_never_behind_a_long_task():
 
 
 def test_map_chunks_are_shared_evenly_between_the_workers():
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         since = now()
         pool.map(slow, [0.01] * 40, chunksize=1)
         per_worker = [r.worker for r in pool.records(since=since)]
@@ -39,7 +40,7 @@ def test_map_chunks_are_shared_evenly_between_the_workers():
 @pytest.mark.parametrize("burst", [False, True], ids=["map", "apply_async"])
 def test_slow_jobs_wait_in_the_pool_not_lined_up_behind_a_busy_worker(burst):
     """A job lined up behind one worker could not go to another that falls idle."""
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         assert pool.map(square, range(500), chunksize=1)[-1] == 499 ** 2  # quick: lined up
         if burst:
             results = [pool.apply_async(slow, (0.2,)) for _ in range(8)]
@@ -73,7 +74,7 @@ def test_quick_jobs_travel_to_a_worker_many_per_message(monkeypatch, submit):
 
     pack_jobs = procsync_teach.pool.pack_jobs
     monkeypatch.setattr(procsync_teach.pool, "pack_jobs", counting_pack_jobs)
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         assert submit(pool, range(2000)) == [n * n for n in range(2000)]
     assert sum(messages) == 2000
     assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 jobs"
@@ -91,7 +92,7 @@ def test_a_big_function_never_waits_in_a_pipe_behind_another_functions_job():
         return len(payload) + x
 
     expected = [len(payload) + n for n in range(10)]
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         assert pool.map(big_function, range(10), chunksize=1) == expected  # quick
         replies = [pool.apply_async(big_reply_after, (0.3, 8 * 2**20)) for _ in range(2)]
         mapped = pool.map_async(big_function, range(10), chunksize=1)
@@ -102,7 +103,7 @@ def test_a_big_function_never_waits_in_a_pipe_behind_another_functions_job():
 def test_a_function_no_worker_can_load_fails_each_of_its_jobs_and_nothing_else():
     """Chunks after the first come without the function: a worker must not run the one
     it had before in its place."""
-    with Pool(1, context="fork") as pool:
+    with Pool(1, context=QUICKEST_START_METHOD) as pool:
         assert pool.map(square, range(3)) == [0, 1, 4]
         results = pool.imap(Unloadable(), range(5), chunksize=1)
         for _ in range(5):
@@ -111,8 +112,9 @@ def test_a_function_no_worker_can_load_fails_each_of_its_jobs_and_nothing_else()
         assert pool.map(square, range(3)) == [0, 1, 4]
 
 
+@needs_sigkill
 def test_a_death_fails_only_the_running_chunk_and_reruns_those_lined_up(tmp_path):
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         items = list(range(30))
         results = pool.imap(_announce_item, [(str(tmp_path), n) for n in items], chunksize=1)
         first = results.next(timeout=10)
@@ -148,7 +150,7 @@ def _lost(outcomes, items):
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_a_worker_gets_no_more_jobs_than_maxtasksperchild(limit):
-    with Pool(1, maxtasksperchild=limit, context="fork") as pool:
+    with Pool(1, maxtasksperchild=limit, context=QUICKEST_START_METHOD) as pool:
         since = now()
         assert pool.map(abs, range(-12, 0), chunksize=1) == list(range(12, 0, -1))
         pids = [r.pid for r in pool.records(since=since)]

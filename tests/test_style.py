@@ -50,7 +50,8 @@ def test_every_public_name_has_a_docstring(module):
 def test_the_code_is_ruff_clean():
     ruff = shutil.which("ruff") or pytest.fail("ruff is missing: pip install -e '.[test]'")
     run = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, encoding="utf-8",
+                         timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -94,7 +95,8 @@ def test_no_core_module_imports_the_course():
 def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path):
     source = tmp_path / "x.py"
     source.write_text("from .course.colours import colour_of\nfrom . import course\n"
-                      "import procsync_teach.course.plots\nfrom .clock import now\n")
+                      "import procsync_teach.course.plots\nfrom .clock import now\n",
+                      encoding="utf-8")
     assert imports_of(source) == [
         "procsync_teach.course.colours", "procsync_teach.course.colours.colour_of",
         "procsync_teach", "procsync_teach.course",

@@ -9,6 +9,7 @@ import pytest
 
 from procsync_teach import Lock, Pool, now
 from procsync_teach.trace import RECORDS_KEPT
+from tests.conftest import QUICKEST_START_METHOD
 
 
 def nap_and_tell(seconds):
@@ -22,7 +23,7 @@ def fail(_):
 
 @pytest.fixture(scope="module")
 def pool():
-    with Pool(2, context="fork") as pool:
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
         yield pool
 
 

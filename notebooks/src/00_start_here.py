@@ -110,22 +110,42 @@ except ImportError:
     report(False, "ipywidgets imports", "run `pip install ipywidgets`, then restart the kernel.")
 
 # %% [markdown]
+# ### Your operating system
+#
+# The outputs you see in the notebooks come from Linux. On Windows and macOS the course
+# works too, but a few cells show what only some systems have (`fork`, zombies, Ctrl-C
+# sent to a group of processes); there they say so instead. This cell lists them for
+# your system:
+
+# %%
+from procsync_teach.course.platforms import print_platform_notes
+
+print_platform_notes()
+
+# %% [markdown]
 # ### Start methods
 #
 # There are three ways for Python to start a process, called **start methods**:
 #
-# - **fork** copies the running program: fast (the default on Linux up to Python 3.13);
+# - **fork** copies the running program: fast (the default on Linux up to Python 3.13;
+#   not on Windows);
 # - **spawn** starts a fresh Python that imports what it needs: slower (the default on
-#   Windows and macOS);
+#   Windows and macOS, and the only one Windows has);
 # - **forkserver** copies a small, clean helper process (the default on Linux from
-#   Python 3.14).
+#   Python 3.14; not on Windows).
+#
+# fork is fast but copies only the thread that asked for it: in a program that runs
+# threads it can deadlock, which is why Python 3.12 and 3.13 warn about it
+# (`DeprecationWarning`) and 3.14 moved Linux to forkserver. Notebook 07 shows it.
 #
 # The course works the same under all three; the check above only makes sure yours is one
 # of them. The next cell shows which one you have: its output depends on your machine.
 #
 # To try another one, set the environment variable `PROCSYNC_START_METHOD` to `fork`,
 # `spawn` or `forkserver` before starting Jupyter, for example
-# `PROCSYNC_START_METHOD=spawn jupyter lab` in a terminal. Running
+# `PROCSYNC_START_METHOD=spawn jupyter lab` in a terminal on Linux or macOS
+# (`$env:PROCSYNC_START_METHOD = "spawn"` in PowerShell, `set PROCSYNC_START_METHOD=spawn`
+# in cmd, then `jupyter lab`). Running
 # `os.environ["PROCSYNC_START_METHOD"] = "spawn"` in a notebook works too: processes
 # started after that line use spawn.
 

@@ -294,11 +294,11 @@ print("\n".join(sorted(lines)))
 
 # %% [markdown]
 # Why a script? The line `if __name__ == '__main__':` matters there: with spawn (Windows,
-# macOS), each new process imports the program's file, and without that line every one of
-# them would start processes of its own. A notebook is not a file the new processes can
-# import, so pasted into a cell, the program meets two problems under spawn and
-# forkserver: the new processes cannot find `my_function`, and what they print may not
-# reach the cell.
+# macOS) and forkserver (Linux from Python 3.14), each new process imports the program's
+# file, and without that line every one of them would start processes of its own. A
+# notebook is not a file the new processes can import, so pasted into a cell, the program
+# meets two problems under spawn and forkserver: the new processes cannot find
+# `my_function`, and what they print may not reach the cell.
 #
 # With `procsync_teach`'s `Process` and `Lock`, and `capture_output()` to see the output,
 # the same program runs in a notebook under every start method. Only the import and the

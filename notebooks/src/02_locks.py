@@ -456,8 +456,9 @@ run_both([("P0", lock_a, lock_b, "AB", 0.2), ("P1", lock_a, lock_b, "AB", 2.0)])
 # never reaches `release()`, not even a `finally` or the end of a `with` block. What
 # happens to the lock?
 #
-# `hold_for_ever` takes a lock and keeps it. We kill it with `p.kill()` (the signal
-# SIGKILL: no clean-up at all), then try to take the lock, with a timeout to be safe.
+# `hold_for_ever` takes a lock and keeps it. We kill it with `p.kill()` (on Linux and
+# macOS the signal SIGKILL, on Windows `TerminateProcess`: no clean-up at all), then try
+# to take the lock, with a timeout to be safe.
 
 # %%
 def hold_for_ever(lock, holding):
@@ -475,7 +476,8 @@ def after_the_holder_is_killed(lock):
     p.kill()
     p.join(timeout=30)
     got_it = lock.acquire(timeout=0.5)
-    print(f"  holder's exit code: {p.exitcode} (killed by signal 9, SIGKILL)")
+    how = "killed by signal 9, SIGKILL" if p.exitcode == -9 else "killed: Windows has no signals"
+    print(f"  holder's exit code: {p.exitcode} ({how})")
     print(f"  acquire(timeout=0.5) afterwards -> {got_it}")
     if got_it:
         lock.release()

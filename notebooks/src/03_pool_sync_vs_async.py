@@ -77,7 +77,10 @@ if __name__ == '__main__':
 # ## 2. The same programs as scripts, with the standard library
 #
 # Outside a notebook the tutorial's programs run as they are, with `multiprocessing`.
-# `%%writefile` saves a cell as a file and `!python` runs it, as you would in a terminal.
+# `%%writefile` saves a cell as a file and `!"{sys.executable}" tutorial_pool.py` runs it, as
+# `python tutorial_pool.py` would in a terminal. `sys.executable` is the Python that runs
+# this notebook: a plain `python` may be another one, or missing (macOS's installers
+# name it `python3`), and the quotes keep a path with spaces in one piece (Windows).
 
 # %%
 %%writefile tutorial_pool.py
@@ -127,15 +130,18 @@ if __name__ == '__main__':
             print("Task timed out!")
 
 # %%
-!python tutorial_pool.py
-!python tutorial_timeout.py
+import sys
+
+!"{sys.executable}" tutorial_pool.py
+!"{sys.executable}" tutorial_timeout.py
 
 # %% [markdown]
 # The same outputs. Why not use `multiprocessing.Pool` in the notebook too? With the
-# *spawn* start method (Windows, macOS, and Linux from Python 3.14), each worker is a fresh
-# Python that must find `square_number` by importing your program, and a notebook cell is
-# not a file it can import: the workers fail and `map` waits forever. A script is such a file;
-# `procsync_teach.Pool` sends the function itself instead. Now tidy up the two files:
+# *spawn* start method (the default on Windows and macOS) or *forkserver* (Linux's default
+# from Python 3.14), each worker is a fresh Python that must find `square_number` by
+# importing your program, and a notebook cell is not a file it can import: the workers
+# fail and `map` waits forever. A script is such a file; `procsync_teach.Pool` sends the
+# function itself instead. Now tidy up the two files:
 
 # %%
 import os

@@ -35,7 +35,6 @@ import inspect
 import multiprocessing
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,9 +43,11 @@ import time
 
 import cloudpickle
 import matplotlib.pyplot as plt
+import psutil
 
 import procsync_teach
 from procsync_teach import Lock, Pool, WorkerDied, start_method
+from procsync_teach.course.child_output import child_environment, error_line
 from procsync_teach.course.exercises.inside import (
     check_lost_task_error,
     check_reading,
@@ -165,8 +166,9 @@ show(procsync_teach.worker.run_worker)
 show(Dispatcher._replace)
 
 # %% [markdown]
-# It reads a last reply if one is waiting, collects the exit code (negative: killed by
-# that signal, `-9` is `SIGKILL`), settles the lost job with `WorkerDied`, and starts a
+# It reads a last reply if one is waiting, collects the exit code (on Linux and macOS,
+# negative means killed by that signal: `-9` is `SIGKILL`; Windows has no signals, and a
+# killed process has whatever exit code its killer gave it), settles the lost job with `WorkerDied`, and starts a
 # new worker *in the same slot*, so timelines keep one lane per slot. We will watch it
 # happen in section 8.
 
@@ -175,12 +177,15 @@ show(Dispatcher._replace)
 #
 # `Lock` has no thread and no pipe. Acquiring it asks the operating system for an
 # exclusive lock on a small file (`flock`). These are the only lines of `lock.py` that
-# talk to the kernel (the Linux and macOS versions), and what a `Lock` becomes when it
-# is pickled:
+# talk to the kernel, and what a `Lock` becomes when it is pickled. (On Windows, `lock.py`
+# asks with `msvcrt.locking` instead, and has no `_wait_lock_file`: Windows' blocking
+# lock gives up after 10 seconds, so a Windows lock always polls, as the timed wait below
+# does.)
 
 # %%
 show(procsync_teach.lock._try_lock_file)
-show(procsync_teach.lock._wait_lock_file)
+if procsync_teach.lock._wait_lock_file is not None:  # None on Windows
+    show(procsync_teach.lock._wait_lock_file)
 show(Lock.__getstate__)
 
 # %% [markdown]
@@ -302,16 +307,19 @@ for result in results:
 # ## 8. Kill a worker in the middle of a task
 #
 # Section 4 promised that a dead worker costs only its own task. Let us check. The task
-# signs in with its pid, and we send that process `SIGKILL`, the signal the
-# out-of-memory killer sends. (The message below holds the dead worker's pid, which the
-# course's tests replace with `<pid>`, and its slot, which we print as `<slot>`: the task
-# goes to whichever worker was ready first, and that changes from run to run.)
+# signs in with its pid, and we kill that process with `psutil.Process(pid).kill()`. On
+# Linux and macOS that sends `SIGKILL`, the signal the out-of-memory killer sends, which
+# no process can catch or ignore; on Windows it calls `TerminateProcess`, just as final.
+# (The message below holds the dead worker's pid, which the course's tests replace with
+# `<pid>`, and its slot, which we print as `<slot>`: the task goes to whichever worker was
+# ready first, and that changes from run to run. On Windows the exit code is not `-9`:
+# there are no signals there.)
 
 # %%
 with tempfile.TemporaryDirectory() as folder, Pool(2) as pool:
     lost = pool.apply_async(sign_in_and_sleep, (folder, 60))
     [pid] = signed_in(folder)  # the worker that runs our task
-    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).kill()
     started = time.perf_counter()
     try:
         lost.get(timeout=5)
@@ -349,7 +357,7 @@ stdlib = multiprocessing.get_context(start_method())  # the method our pools use
 with tempfile.TemporaryDirectory() as folder, stdlib.Pool(2) as pool:
     lost = pool.apply_async(sign_in_and_sleep, (folder, 60))
     [pid] = signed_in(folder)
-    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).kill()
     try:
         lost.get(timeout=1)
     except multiprocessing.TimeoutError as error:
@@ -389,7 +397,11 @@ with Pool(2, context="spawn") as pool:
 # pool starts new ones, which die too, and `map` never finishes. A worker writes its
 # error message to its standard error, which Jupyter sends to the server's log or to
 # whichever cell happens to run, depending on the setup; `children_stderr()` catches it
-# in a file instead, so that we can read it here.
+# in a file instead, so that we can read it here. Every worker writes the same error;
+# we print the first, without the end of the line, which describes the module
+# `__main__` differently from one Python version to the next. (On Windows a spawned
+# worker does not inherit this redirection: nothing is caught there, and the line says
+# `None` after a 30-second wait.)
 
 # %%
 with children_stderr() as worker_errors:
@@ -400,9 +412,7 @@ with children_stderr() as worker_errors:
             cubes.get(timeout=1)
         except multiprocessing.TimeoutError as error:
             print("map_async(...).get(timeout=1) raised", type(error).__name__)
-print("The workers wrote:")
-for line in worker_errors.matching("AttributeError"):
-    print("   ", line)
+print("A worker wrote:", error_line(worker_errors.lines, "AttributeError"))
 
 # %% [markdown]
 # ## 11. What cloudpickle does
@@ -427,8 +437,8 @@ def call_in_fresh_python(pickled):
     """Unpickle a function in a new interpreter and call it with 3; return what it said."""
     code = "import pickle, sys; f = pickle.loads(sys.stdin.buffer.read()); print(f(3))"
     run = subprocess.run([sys.executable, "-c", code], input=pickled, capture_output=True,
-                         timeout=30)
-    return run.stdout.decode().strip() or run.stderr.decode().strip().splitlines()[-1]
+                         env=child_environment(), timeout=30)
+    return run.stdout.decode().strip() or error_line(run.stderr.decode(), "AttributeError")
 
 
 print("pickle:     ", call_in_fresh_python(by_name))
@@ -536,7 +546,7 @@ def lost_task_error(pool):
     with tempfile.TemporaryDirectory() as folder:
         result = pool.apply_async(sign_in_and_sleep, (folder, 60))
         [pid] = signed_in(folder)
-        os.kill(pid, signal.SIGKILL)
+        psutil.Process(pid).kill()
         try:
             result.get(timeout=5)
         except Exception as error:

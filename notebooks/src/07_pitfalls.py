@@ -28,16 +28,28 @@
 # separate Python script and returns its exit code and what it printed. The script runs in
 # a session of its own, and after `timeout` seconds it is killed together with every
 # process it started, whatever state it is in.
+#
+# A few sections show what only Linux and macOS have (`fork`, zombies, Ctrl-C sent to a
+# group of processes). On Windows those cells say so and explain what you would see there.
 
 # %%
 import multiprocessing
+import os
 import pickle
-import subprocess
+import sys
 import time
 from multiprocessing.connection import wait
 
+import psutil
+
 from procsync_teach import Pool, PoolTerminated, Process
-from procsync_teach.course.exercises.pitfalls import check_needs_guard, check_squares, run_script
+from procsync_teach.course.child_output import error_line
+from procsync_teach.course.exercises.pitfalls import (
+    CAN_PRESS_CTRL_C,
+    check_needs_guard,
+    check_squares,
+    run_script,
+)
 
 
 def square(x):
@@ -209,7 +221,8 @@ except pickle.PicklingError as error:
 # `multiprocessing.Pool.map` waits forever for results that will never come.
 #
 # We run it as a script given to `python -c`, which, like a notebook, has no file a child
-# could import, and we stop waiting after 2 seconds:
+# could import, and we stop waiting after 2 seconds. (The end of the worker's error line
+# describes the module `__main__`, differently in each Python version: we leave it out.)
 
 # %%
 NOTEBOOK_LIKE = """
@@ -231,8 +244,7 @@ if __name__ == "__main__":
 
 run = run_script(NOTEBOOK_LIKE, timeout=30, as_file=False)
 print(run.stdout, end="")
-errors = [line for line in run.stderr.splitlines() if line.startswith("AttributeError")]
-print("a worker died with:", errors[0] if errors else "(nothing yet)")
+print("a worker died with:", error_line(run.stderr, "AttributeError") or "(nothing yet)")
 
 # %% [markdown]
 # `procsync_teach.Pool` pickles with **cloudpickle**, which sends a notebook's functions
@@ -265,6 +277,11 @@ with Pool(2, context="spawn") as pool:
 #   `multiprocessing.get_context("spawn").Pool(2)`;
 # - for a whole program using the standard library: `multiprocessing.set_start_method("spawn")`,
 #   once, under the `__main__` guard.
+#
+# Each Python version is explicit about its default: 3.14 changed Linux's from fork to
+# forkserver, because fork is unsafe in a process that runs threads (section 4), and 3.12
+# and 3.13 print a `DeprecationWarning` when a process that runs threads forks. This
+# course uses Python's default, or the method you choose, whatever the version.
 #
 # What a child inherits is the big difference. A forked worker has a copy of everything
 # in the notebook; a spawned or forkserver worker starts clean:
@@ -319,7 +336,7 @@ def hold_the_lock():
 
 threading.Thread(target=hold_the_lock).start()
 taken.wait()
-pid = os.fork()
+pid = os.fork()  # Python 3.12 and newer warn here: this process runs two threads
 if pid == 0:  # the child: a copy of the process with one thread, the one that forked
     print("child: took the lock within a second:", lock.acquire(timeout=1))
     os._exit(0)
@@ -327,34 +344,50 @@ os.waitpid(pid, 0)
 print("parent: took the lock within a second:", lock.acquire(timeout=1))
 """
 
-print(run_script(FORK_WITH_THREAD, timeout=30).stdout, end="")
+if hasattr(os, "fork"):
+    run = run_script(FORK_WITH_THREAD, timeout=30)
+    print(run.stdout, end="")
+    warned = "DeprecationWarning" in run.stderr and "multi-threaded" in run.stderr
+    print("Python warned about fork with a thread exactly if it is 3.12 or newer:",
+          warned == (sys.version_info >= (3, 12)))
+else:
+    print("Windows has no fork: every process there starts with spawn, so this cannot happen.")
 
 # %% [markdown]
 # The parent's thread released its lock after half a second; the child's copy stays
 # locked forever. With `acquire()` and no timeout, the child would hang: a deadlock that
 # happens only when a fork falls at the wrong moment, the hardest kind to find. That is
-# why Python 3.12 warns when a process with threads forks, why 3.14 moved Linux to
+# why Python 3.12 and newer warn when a process with threads forks (`DeprecationWarning:
+# This process ... is multi-threaded, use of fork() may lead to deadlocks in the child`,
+# which the cell above looked for in the script's error output), why 3.14 moved Linux to
 # forkserver, and why `procsync_teach.Pool` starts its workers before it starts its
 # dispatcher thread. (A Jupyter kernel runs several threads, and still the course uses
 # fork on Linux by default, as `multiprocessing` does: it works nearly always, which is
-# exactly what makes the rare failure so puzzling.)
+# exactly what makes the rare failure so puzzling. The warning is not shown in a
+# notebook: Python shows a `DeprecationWarning` only when your own code, not a library's,
+# triggers it, and here `multiprocessing` calls `fork`. `python -W default` shows every
+# one, and so does pytest, which runs the course's tests.)
 #
 # ## 5. Zombies: finished, but not yet joined
 #
 # When a child process ends, the operating system keeps a small record of it, its exit
 # code, until the parent asks for it. A child that has ended but has not been asked about
-# is a **zombie**, shown by `ps` as `Z` and `<defunct>`. `join()` asks, and the record
-# goes.
+# is a **zombie**, shown by `ps` in the state `Z` (Linux adds `<defunct>` to its command,
+# macOS puts its name in brackets). `join()` asks, and the record goes. Windows has no
+# zombies: there a process's record stays as long as someone holds a handle to it.
 #
-# We start a child that waits for our go-ahead (an `Event`), let it finish, and watch it
-# with `ps`. We use spawn here because under forkserver the child belongs to the fork server,
-# which asks about it for us.
+# We start a child that waits for our go-ahead (an `Event`), let it finish, and ask the
+# operating system about its state, with `psutil` (the same on Linux and macOS, where `ps`
+# prints it differently). We use spawn here because under forkserver the child belongs to
+# the fork server, which asks about it for us.
 
 # %%
-def ps_line(pid):
-    """What `ps` shows about one process: its state and command ('' once it is gone)."""
-    command = ["ps", "-o", "stat=,args=", "-p", str(pid)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout.strip()
+def process_state(pid):
+    """The operating system's word for a process's state ("gone" once it has no record)."""
+    try:
+        return psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return "gone"
 
 
 def wait_for_go(go):
@@ -369,12 +402,15 @@ go.set()
 print("it has ended:", bool(wait([p.sentinel], timeout=30)))  # watching does not join
 
 # %%
-deadline = time.monotonic() + 10
-while not ps_line(p.pid).startswith("Z") and time.monotonic() < deadline:
-    time.sleep(0.01)  # the state changes a moment after the sentinel fires
-print("ps shows state:", ps_line(p.pid)[:1], "| <defunct>:", "<defunct>" in ps_line(p.pid))
+if sys.platform == "win32":
+    print("Windows has no zombies: an ended process is gone once nobody holds a handle to it.")
+else:
+    deadline = time.monotonic() + 10
+    while process_state(p.pid) != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.01)  # the state changes a moment after the sentinel fires
+    print("its state now:", process_state(p.pid))
 p.join(timeout=30)
-print("after join, exit code:", p.exitcode, "| still in the process table:", bool(ps_line(p.pid)))
+print("after join, exit code:", p.exitcode, "| its state:", process_state(p.pid))
 
 # %% [markdown]
 # A zombie uses no memory or CPU, only an entry in the process table; but a long-running
@@ -499,6 +535,7 @@ if __name__ == "__main__":
         try:
             time.sleep(30)  # the parent waits, as a map() would
         except KeyboardInterrupt:
+            print("the parent got KeyboardInterrupt")
             for worker in workers:
                 worker.join(1)  # a worker that got the Ctrl-C too ends now
             ended = sum(worker.exitcode is not None for worker in workers)
@@ -507,13 +544,16 @@ if __name__ == "__main__":
 """
 
 for import_pool in ("from multiprocessing import Pool", "from procsync_teach import Pool"):
+    if not CAN_PRESS_CTRL_C:
+        print("Windows sends Ctrl-C to a console, not to a process group: nothing to show here.")
+        break
     run = run_script(CTRL_C.format(import_pool=import_pool), timeout=30,
                      ctrl_c_after="both workers busy")
     print(import_pool)
-    print("  exited with KeyboardInterrupt:", run.stderr.rstrip().endswith("KeyboardInterrupt"))
+    for line in run.stdout.splitlines()[1:]:  # after "both workers busy"
+        print("  " + line)
     tracebacks = run.stderr.count("Traceback (most recent call last)")
     print("  tracebacks printed:", "the parent's only" if tracebacks == 1 else "the workers' too")
-    print("  " + run.stdout.splitlines()[-1])
 
 # %% [markdown]
 # The standard library's run printed the workers' tracebacks as well as the parent's,
@@ -521,7 +561,9 @@ for import_pool in ("from multiprocessing import Pool", "from procsync_teach imp
 # parent's, the one that says where the program was when you pressed Ctrl-C.
 #
 # Jupyter's ■ (Interrupt) button does the same on Linux and macOS: it sends SIGINT to the
-# kernel's whole process group, pool workers included.
+# kernel's whole process group, pool workers included. On Windows, Ctrl-C reaches the
+# processes attached to the console, and the ■ button interrupts only the kernel.
+
 #
 # ## Key points
 #

@@ -149,3 +149,4 @@ def not_a_choice(answer: object, offered: Iterable[str], things: str) -> Verdict
         return hint(f"there are only {things} {', '.join(others)} and {last}, "
                     f"not {', '.join(unknown)}.")
     return None
+

@@ -26,6 +26,7 @@ from ...errors import WorkerDied
 from ...pool import Pool, _Dispatcher
 from ...results import AsyncResult
 from ...tempfiles import O_BINARY
+from ..child_output import no_colours_in_children
 from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -70,7 +71,8 @@ def children_stderr() -> Iterator[StderrLines]:
     A child process inherits its parent's file descriptor 2 (standard error). In Jupyter
     that descriptor leads to the server's log, or to whichever cell runs at the moment,
     so a child's error message lands somewhere unpredictable. Inside this block it leads
-    to a temporary file instead, which ``.lines`` reads.
+    to a temporary file instead, which ``.lines`` reads; and the children started in the
+    block print no colour codes (see ``procsync_teach.course.child_output``).
 
     Children started with fork or spawn inherit it; forkserver's children inherit the
     fork server's descriptors, not ours, so their messages are not caught.
@@ -83,7 +85,8 @@ def children_stderr() -> Iterator[StderrLines]:
     saved = os.dup(2)
     os.dup2(children_end, 2)
     try:
-        yield caught
+        with no_colours_in_children():
+            yield caught
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -241,7 +244,7 @@ def check_lost_task_error(lost_task_error: Callable[[Pool], object]) -> Verdict:
         if not died:
             return hint(
                 "no worker died while running a task. Wait until the task has signed in, "
-                "then os.kill(pid, signal.SIGKILL) the pid it reported."
+                "then kill the process with the pid it reported: psutil.Process(pid).kill()."
             )
         if not isinstance(answer, type) or not issubclass(answer, BaseException):
             return hint(f"you returned {answer!r}; return the type of the exception get() "

@@ -30,7 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import psutil
+
 from ...errors import PoolTerminated
+from ..child_output import child_environment
 from . import Verdict, correct, hint, letters, not_a_choice, not_answered
 
 # -- running a script in a process of its own ---------------------------------------------
@@ -60,38 +63,40 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
     Args:
         source: the script's code.
         timeout: seconds the script may run; then it is killed, and so is every process
-            it started (its whole process group).
+            it started.
         as_file: True runs it as ``python script.py``; False as ``python -c source``, so
             that, like a notebook, its ``__main__`` has no file a child could import.
         ctrl_c_after: once the script prints a line holding this text, send SIGINT to its
-            whole process group, exactly what pressing Ctrl-C in a terminal does.
+            whole process group, exactly what pressing Ctrl-C in a terminal does (Linux and
+            macOS only: see :data:`CAN_PRESS_CTRL_C`).
 
     The script runs in a fresh temporary folder, with the same environment as this
-    process (``PROCSYNC_START_METHOD`` included), unbuffered: its lines, and those of the
+    process (``PROCSYNC_START_METHOD`` included) but no colour codes in its tracebacks
+    (:mod:`procsync_teach.course.child_output`), unbuffered: its lines, and those of the
     processes it starts, reach the output in the order they were printed.
     """
+    if ctrl_c_after is not None and not CAN_PRESS_CTRL_C:
+        raise ValueError("ctrl_c_after needs process groups and SIGINT, which Windows does not "
+                         "have: run the script without it there")
     with tempfile.TemporaryDirectory(prefix="procsync-script-") as folder:
         Path(folder, "script.py").write_text(source, encoding="utf-8")
         command = [sys.executable, "script.py"] if as_file else [sys.executable, "-c", source]
         stdout_path, stderr_path = Path(folder, "stdout.txt"), Path(folder, "stderr.txt")
         # Files, not pipes: a pipe stays open as long as any process the script started
         # holds it, and reading it to the end would wait for them all.
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with (stdout_path.open("w", encoding="utf-8") as stdout,
-              stderr_path.open("w", encoding="utf-8") as stderr):
+        environment = {**child_environment(), "PYTHONUNBUFFERED": "1"}
+        with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
             process = subprocess.Popen(command, cwd=folder, env=environment,
                                        stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                       start_new_session=True)
+                                       **_OWN_GROUP)
         deadline = time.monotonic() + timeout
         try:
             if ctrl_c_after is not None and _wait_for_text(process, stdout_path,
                                                            ctrl_c_after, deadline):
-                _signal_group(process.pid, signal.SIGINT)
+                _press_ctrl_c(process)
             finished = _wait_for_end(process, deadline)
         finally:
-            # Until it is reaped below, the script's pid (its group's id) cannot be given
-            # to another process, so this reaches only what the script left running.
-            _signal_group(process.pid, signal.SIGKILL)
+            _kill_everything(process)
             exit_code = process.wait()
         return ScriptRun(exit_code if finished else None,
                          stdout_path.read_text(encoding="utf-8"),
@@ -100,7 +105,7 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
 
 def _has_ended(process: subprocess.Popen) -> bool:
     """Whether the child has ended, without reaping it (it stays a zombie until then)."""
-    if not hasattr(os, "waitid"):  # macOS before Python 3.13: poll() must reap it
+    if not hasattr(os, "waitid"):  # Windows, and macOS before Python 3.13: poll() reaps it
         return process.poll() is not None
     return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
@@ -124,10 +129,35 @@ def _wait_for_text(process: subprocess.Popen, path: Path, text: str, deadline: f
     return True
 
 
-def _signal_group(group: int, signal_number: int) -> None:
-    # A process started with start_new_session leads its own group, whose id is its pid.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal_number)
+#: Whether :func:`run_script` can press Ctrl-C for a script: it needs process groups and
+#: SIGINT (Linux and macOS). Windows delivers Ctrl-C to a console, not to a group we choose.
+CAN_PRESS_CTRL_C = hasattr(os, "killpg")
+
+if hasattr(os, "killpg"):  # Linux, macOS: the script leads a session and a process group
+    _OWN_GROUP: dict = {"start_new_session": True}
+
+    def _signal_group(group: int, signal_number: int) -> None:
+        # A process started with start_new_session leads its own group, whose id is its pid.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal_number)
+
+    def _press_ctrl_c(process: subprocess.Popen) -> None:
+        _signal_group(process.pid, signal.SIGINT)
+
+    def _kill_everything(process: subprocess.Popen) -> None:
+        # Until it is reaped, the script's pid (its group's id) cannot be given to another
+        # process, so this reaches only what the script left running, orphans included.
+        _signal_group(process.pid, signal.SIGKILL)
+
+else:  # Windows: no process groups to signal; kill the tree of processes still linked
+    _OWN_GROUP = {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+
+    def _kill_everything(process: subprocess.Popen) -> None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        process.kill()
 
 
 # -- exercise 1: which scripts need the guard -------------------------------------------------
