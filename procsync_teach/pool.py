@@ -113,6 +113,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 import weakref
@@ -998,15 +999,22 @@ class _Dispatcher:
 
     def _reap(self, worker: _Worker) -> int:
         """Wait for a worker's process to end (kill it if it will not), free it, return its
-        exit code: negative means killed by that signal."""
+        exit code: negative means killed by that signal (0 if another thread took it and it
+        never came)."""
         worker.process.join(EXIT_GRACE)
         if worker.process.exitcode is None:
             worker.process.kill()
-            worker.process.join()
+            worker.process.join(EXIT_GRACE)
+        # Another thread's waitpid (multiprocessing.active_children() makes one) may have
+        # reaped it a moment ago: its exit code appears once that thread has written it.
+        deadline = now() + EXIT_GRACE
+        while worker.process.exitcode is None and now() < deadline:
+            time.sleep(0.01)
         code = worker.process.exitcode
-        worker.process.close()  # frees the sentinel now, not whenever it is collected
+        if code is not None:
+            worker.process.close()  # frees the sentinel now, not whenever it is collected
         worker.connection.close()
-        return code
+        return code if code is not None else 0
 
     def _fail_unfinished(self, error: BaseException) -> None:
         """Settle every job still in flight or waiting, so that no caller waits forever."""
