@@ -16,7 +16,8 @@ for an ``_async`` result, or choose a kind of map:
 =================  ============================================
 
 :class:`PoolInterface` writes them once; a pool that inherits it writes only the
-three that do the work (:class:`procsync_teach.cluster.Pool` does).
+three that do the work (:class:`procsync_teach.Pool` and
+:class:`procsync_teach.cluster.Pool` do).
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class PoolInterface:
 
         The items are cut into chunks of ``chunksize`` items, one job per chunk; by
         default about four chunks per worker, as ``multiprocessing`` does. Blocks until
-        every result is back; the first task error is raised.
+        every result is back. If tasks fail, the first error is raised once every chunk
+        has finished (as in ``multiprocessing`` since Python 3.8), so that no chunk is
+        still running when your ``with`` block terminates the pool.
         """
         return self.map_async(func, iterable, chunksize).get()
 
@@ -60,7 +63,11 @@ class PoolInterface:
         callback: Callable[[list], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
     ) -> AsyncResult:
-        """Like :meth:`map`, but return at once with an AsyncResult holding the list."""
+        """Like :meth:`map`, but return at once with an AsyncResult holding the list.
+
+        A map over nothing is ready at once and, as in ``multiprocessing``, calls no
+        callback.
+        """
         return self._map_async(func, iterable, "map", chunksize, callback, error_callback)
 
     def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
@@ -85,6 +92,8 @@ class PoolInterface:
 
         It returns at once, and reads ``iterable`` in a thread of its own while the
         workers compute: results can come before the input has ended (it may be endless).
+        How far it reads ahead of the results you have taken is the pool's choice:
+        ``procsync_teach.Pool`` bounds it (see its ``_imap``).
         """
         return self._imap(func, iterable, chunksize, ordered=True)
 

@@ -107,7 +107,6 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import operator
 import os
 import queue
 import signal
@@ -125,10 +124,12 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, NamedTuple
 
+from .chunks import choose_chunksize
 from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
+from .interface import PoolInterface
 from .messages import (
     READY,
     STOP,
@@ -259,7 +260,7 @@ class _WakeUp:
             self._writer.close()
 
 
-class Pool:
+class Pool(PoolInterface):
     """A fixed number of worker processes that run function calls for you.
 
     Like a taxi rank: the cars (workers) wait at the rank, each passenger (task) takes
@@ -364,14 +365,6 @@ class Pool:
 
     # -- submitting work ---------------------------------------------------------------
 
-    def apply(self, func: Callable[..., Any], args: Iterable[Any] = (),
-              kwds: Mapping[str, Any] | None = None):
-        """Call ``func(*args, **kwds)`` in a worker and wait for its result.
-
-        The call blocks: nothing else happens in your program until the result is back.
-        """
-        return self.apply_async(func, args, kwds).get()
-
     def apply_async(
         self,
         func: Callable[..., Any],
@@ -405,71 +398,13 @@ class Pool:
             result=result, first=0, calls=1)])
         return result
 
-    def map(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-            chunksize: int | None = None) -> list:
-        """Return ``[func(x) for x in iterable]``, computed by the workers in parallel.
-
-        The items are cut into chunks of ``chunksize`` items, one message per chunk;
-        by default about four chunks per worker, as ``multiprocessing`` does. Blocks
-        until every result is back. If tasks fail, the first error is raised once
-        every chunk has finished (as in ``multiprocessing`` since Python 3.8), so
-        that no chunk is still running when your ``with`` block terminates the pool.
-        """
-        return self.map_async(func, iterable, chunksize).get()
-
-    def map_async(
-        self,
-        func: Callable[[Any], Any],
-        iterable: Iterable[Any],
-        chunksize: int | None = None,
-        callback: Callable[[list], object] | None = None,
-        error_callback: Callable[[BaseException], object] | None = None,
-    ) -> AsyncResult:
-        """Like :meth:`map`, but return at once with an AsyncResult holding the list.
-
-        A map over nothing is ready at once and, as in ``multiprocessing``, calls no
-        callback.
-        """
-        return self._map_async(func, iterable, "map", chunksize, callback, error_callback)
-
-    def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
-                chunksize: int | None = None) -> list:
-        """Like :meth:`map`, but each item is a tuple of arguments: ``func(*item)``."""
-        return self.starmap_async(func, iterable, chunksize).get()
-
-    def starmap_async(
-        self,
-        func: Callable[..., Any],
-        iterable: Iterable[Iterable[Any]],
-        chunksize: int | None = None,
-        callback: Callable[[list], object] | None = None,
-        error_callback: Callable[[BaseException], object] | None = None,
-    ) -> AsyncResult:
-        """Like :meth:`starmap`, but return at once with an AsyncResult holding the list."""
-        return self._map_async(func, iterable, "starmap", chunksize, callback, error_callback)
-
-    def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-             chunksize: int = 1) -> Iterator[Any]:
-        """Like :meth:`map`, but return an iterator that yields the results in order.
-
-        It returns at once, and reads ``iterable`` in a thread of its own while the
-        workers compute: results can come before the input has ended (it may be endless).
-        It reads at most ``IMAP_READ_AHEAD * processes`` chunks (64 per worker) beyond
-        the results you have taken, so an endless input read by a slow loop keeps memory
-        flat. After ``close()`` it reads the rest of the input, which ``join()`` waits for.
-        """
-        return self._imap(func, iterable, chunksize, ordered=True)
-
-    def imap_unordered(self, func: Callable[[Any], Any], iterable: Iterable[Any],
-                       chunksize: int = 1) -> Iterator[Any]:
-        """Like :meth:`imap`, but yield each result as soon as it is ready, in any order."""
-        return self._imap(func, iterable, chunksize, ordered=False)
-
     def _map_async(self, func, iterable, kind: str, chunksize, callback,
                    error_callback) -> AsyncResult:
+        """The work of ``map``, ``map_async``, ``starmap`` and ``starmap_async``: one job per
+        chunk of the items (see :func:`~procsync_teach.chunks.choose_chunksize`)."""
         self._check_running()
         items = list(iterable)
-        chunksize = self._chunksize(len(items), chunksize)
+        chunksize = choose_chunksize(len(items), self._processes, chunksize)
         starts = range(0, len(items), chunksize)
         result = AsyncResult(items=len(items), jobs=len(starts), single=False,
                              callback=callback, error_callback=error_callback)
@@ -483,22 +418,18 @@ class Pool:
         return result
 
     def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
+        """The work of ``imap`` and ``imap_unordered``: a feeder thread turns the input into
+        jobs as it comes. It reads at most ``IMAP_READ_AHEAD * processes`` chunks (64 per
+        worker) beyond the results you have taken, so an endless input read by a slow loop
+        keeps memory flat. After ``close()`` it reads the rest of the input, which
+        ``join()`` waits for."""
         self._check_running()
-        chunksize = self._chunksize(0, chunksize)
+        chunksize = choose_chunksize(0, self._processes, chunksize)
         function = self._pickle_function(func)
         result = IMapIterator(ordered=ordered, chunksize=chunksize,
                               read_ahead=IMAP_READ_AHEAD * self._processes * chunksize)
         self._dispatcher.start_feeder(function, iter(iterable), chunksize, result)
         return result
-
-    def _chunksize(self, items: int, chunksize: int | None) -> int:
-        """Check a chunksize, or choose one: about four chunks per worker, like the stdlib."""
-        if chunksize is None:
-            chunksize, extra = divmod(items, 4 * self._processes)
-            return max(chunksize + bool(extra), 1)
-        if operator.index(chunksize) < 1:
-            raise ValueError(f"Chunksize must be 1+, not {chunksize}")
-        return chunksize
 
     def _pickle_function(self, func: Callable[..., Any]) -> bytes:
         """Pickle the function for all its jobs (once for all calls of the same function:

@@ -14,6 +14,7 @@ reads it); spawned children receive the parent's ``sys.path``, so they can impor
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -74,6 +75,9 @@ def leak_snapshot() -> LeakSnapshot:
     finished worker is not counted. The descriptors are counted by psutil (Linux and
     macOS alike); on Windows the count is None, and a test compares only the others.
     """
+    # Objects earlier code dropped but the collector has not yet freed (a Lock closes its
+    # file, a Pool its pipes, when freed) would be counted now and gone later.
+    gc.collect()
     children = len(multiprocessing.active_children())
     fds = psutil.Process().num_fds() if hasattr(psutil.Process, "num_fds") else None
     return LeakSnapshot(children, fds, threading.active_count())

@@ -282,7 +282,8 @@ for outcome in run(ours) + [run_initializer(ours)]:
         assert f"Can't get attribute '{name}' on <module '__main__'" in line, line
         assert ": it could not be sent by value (" + reason in line, line
         assert "use the fork start method" in line, line
-    assert lines[3].startswith("the pool's initializer raised AttributeError"), lines[3]
+    broken = "the pool is broken: the pool's initializer raised AttributeError"
+    assert lines[3].startswith(broken), lines[3]
 
 
 # -- pickled once -------------------------------------------------------------------------

@@ -458,7 +458,6 @@ def test_pool_left_by_with_leaves_no_process_descriptor_or_thread(warmed_up):
 
 def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
     folder = tempfiles.this_process_folder()  # where this process's Locks make their files
-    gc.collect()  # Locks dropped by earlier tests close their descriptors now, not later
     files_before = set(os.listdir(folder))
     before = leak_snapshot()
     lock = Lock(trace=True)
