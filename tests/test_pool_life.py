@@ -163,7 +163,7 @@ def test_nothing_is_printed_at_interpreter_exit(start_method):
     """Neither "Exception ignored in atexit callback" nor anything else."""
     script = subprocess.run(
         [sys.executable, "-c", EXITS, start_method], capture_output=True, text=True,
-        timeout=60, env=dict(os.environ, PYTHONPATH=ROOT),
+        encoding="utf-8", timeout=60, env=dict(os.environ, PYTHONPATH=ROOT),
     )
     assert (script.returncode, script.stdout, script.stderr) == (0, "[0, 1, 4]\n", "")
 

@@ -94,13 +94,14 @@ def test_two_hundred_pool_lifetimes(baseline):
 def test_fifty_pools_dropped_while_running(baseline):
     """As a notebook cell ``pool = Pool(2)`` run again and again: each pool left behind is
     finalised (with a ResourceWarning), and its workers, threads and pipes go with it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
         for lifetime in range(50):
             pool = Pool(2, context=METHOD)
             pool.apply_async(square, (lifetime,))  # some dropped with work in flight
         del pool
         gc.collect()
+    assert sum("unclosed running pool" in str(warning.message) for warning in caught) == 50
     deadline = time.monotonic() + 60
     while leak_snapshot() != baseline[0] and time.monotonic() < deadline:
         time.sleep(0.1)  # each dropped pool's dispatcher is stopping its workers
