@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
 import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
@@ -198,24 +199,32 @@ def demo_deadlock(options: Options, term: Terminal) -> int:
     return 0 if finished == 2 else 1
 
 
+def say_line(text: str) -> None:
+    """Print ``text`` and its newline in one write: two processes that print at the same
+    moment (as both lockers give up at once) must not cut each other's lines, which
+    ``print`` may do, since it writes the text and the newline separately."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def take_two(n: int, first: Lock, second: Lock, names: str, patience: float,
              both_hold_one: Barrier | None) -> None:
     """In a child: take ``first`` then ``second``, waiting ``patience`` s at most for it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's (Windows too)
     with first:
-        print(f"P{n}: took lock {names[0]}", flush=True)
+        say_line(f"P{n}: took lock {names[0]}")
         if both_hold_one is not None:
             both_hold_one.wait(timeout=SPARE_SECONDS)  # so that the deadlock always happens
-        print(f"P{n}: waiting for lock {names[1]}", flush=True)
+        say_line(f"P{n}: waiting for lock {names[1]}")
         if not second.acquire(timeout=patience):
-            print(f"P{n}: gave up on lock {names[1]} after {patience:g} s, still holding "
-                  f"{names[0]}", flush=True)
+            say_line(f"P{n}: gave up on lock {names[1]} after {patience:g} s, still holding "
+                     f"{names[0]}")
             if both_hold_one is not None:  # neither lets go before both gave up
                 both_hold_one.wait(timeout=SPARE_SECONDS)
             return
         time.sleep(0.05)  # a moment's work with both locks
         second.release()
-    print(f"P{n}: did its work and released both", flush=True)
+    say_line(f"P{n}: did its work and released both")
 
 
 def run_lockers(options: Options, term: Terminal, same_order: bool) -> Capture:
