@@ -146,6 +146,12 @@ from .worker import run_worker
 
 RUN, CLOSE, TERMINATE, BROKEN = "RUN", "CLOSE", "TERMINATE", "BROKEN"
 
+# Before Python 3.11, multiprocessing read every child's process handle, unguarded,
+# whenever any thread started a process or asked for active_children(); a close() by a
+# dispatcher thread in between made that other thread's call fail with AttributeError.
+# There only a finished worker's sentinel is closed, and its process handle kept.
+_CLOSE_IS_SAFE = sys.version_info >= (3, 11)
+
 #: Seconds a worker gets to exit after a stop message or SIGTERM before it is killed.
 EXIT_GRACE = 2.0
 
@@ -942,8 +948,11 @@ class _Dispatcher:
         while worker.process.exitcode is None and now() < deadline:
             time.sleep(0.01)
         code = worker.process.exitcode
-        if code is not None:
-            worker.process.close()  # frees the sentinel now, not whenever it is collected
+        if code is not None:  # free its sentinel now, not whenever it is collected
+            if _CLOSE_IS_SAFE:
+                worker.process.close()
+            else:
+                worker.process._popen.close()  # the sentinel only: see _CLOSE_IS_SAFE
         worker.connection.close()
         return code if code is not None else 0
 
