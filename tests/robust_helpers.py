@@ -6,6 +6,7 @@ forkserver find its functions and exception classes by name.
 
 from __future__ import annotations
 
+import copyreg
 import os
 import signal
 import threading
@@ -36,6 +37,9 @@ class NeedsTwoArguments(Exception):
 
 
 def raise_unloadable_error():
+    # Once distributed is imported, tblib's reducer (registered for every exception class
+    # then known) rebuilds an exception without calling __init__: pickle it the plain way.
+    copyreg.dispatch_table.pop(NeedsTwoArguments, None)
     raise NeedsTwoArguments("the spool", "is empty")
 
 
