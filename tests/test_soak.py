@@ -4,7 +4,7 @@ Kept short enough for every test run (about half a minute): 200 pool lifetimes, 
 dropped while running, 300 locks, 5,000 live locks in a process limited to 1,024
 descriptors, and more than 200,000 tasks through one pool, under the course's start
 method. Afterwards the counts of child processes, file descriptors, threads, temp files
-and ``/dev/shm`` entries are back where they started, and repeating the tasks grows the
+and mapped ``/dev/shm`` files are back where they started, and repeating the tasks grows the
 process by less than 30 MB.
 """
 
@@ -30,11 +30,18 @@ from tests.robust_helpers import use_lock
 METHOD = start_method()
 
 
-def shm_entries() -> int | None:
-    try:
-        return len(os.listdir("/dev/shm"))
-    except FileNotFoundError:
+def shm_mappings() -> int | None:
+    """How many shared-memory files (under ``/dev/shm``) this process has mapped.
+
+    A leaked semaphore, shared array or shared-memory block stays mapped in the process
+    that made it. The number of entries in ``/dev/shm`` itself would count every other
+    program's too, and they come and go while the soak runs. None where there is no
+    ``/dev/shm`` (macOS, Windows).
+    """
+    if not os.path.isdir("/dev/shm"):
         return None
+    return sum(mapping.path.startswith("/dev/shm/")
+               for mapping in psutil.Process().memory_maps(grouped=False))
 
 
 def resident_megabytes() -> float:
@@ -51,14 +58,14 @@ def baseline():
     with Pool(2, context=METHOD) as pool:  # warm up: first-use resources stay for good
         pool.map(square, range(10))
     gc.collect()
-    return leak_snapshot(), shm_entries()
+    return leak_snapshot(), shm_mappings()
 
 
 def assert_back_to(baseline):
     gc.collect()
     snapshot, shm = baseline
     assert leak_snapshot() == snapshot
-    assert shm_entries() == shm
+    assert shm_mappings() == shm
 
 
 def grows_by(workload, rounds=3) -> float:
