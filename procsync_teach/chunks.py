@@ -4,11 +4,18 @@ Sending each item of a map on its own costs a round trip per item, which for tin
 tasks costs far more than the work. So ``map`` sends the items in chunks. The rule
 for the default size is the standard library's: about four chunks per worker, so
 that the workers share the load evenly and a slow chunk does not hold up the end.
+``imap`` cuts its input the same way, but as the input comes: :func:`feed_chunks`.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the type hints only
+    from .results import IMapIterator
 
 
 def choose_chunksize(items: int, workers: int, chunksize: int | None) -> int:
@@ -28,3 +35,27 @@ def choose_chunksize(items: int, workers: int, chunksize: int | None) -> int:
     if operator.index(chunksize) < 1:
         raise ValueError(f"Chunksize must be 1+, not {chunksize}")
     return chunksize
+
+
+def feed_chunks(items: Iterator[Any], chunksize: int, result: IMapIterator,
+                submit: Callable[[list[Any], int], bool]) -> None:
+    """Cut an ``imap``'s input into chunks as it comes, and ``submit(chunk, first)`` each.
+
+    Run by a feeder thread of the pool's. It reads no further ahead than ``result`` has
+    room for, and stops when ``submit`` returns False (the pool has ended). An error
+    raised by the input, or by ``submit`` (an argument that cannot be pickled, say),
+    becomes the result at its position, and the input ends there. Either way ``result``
+    learns how many results there will be.
+    """
+    count = 0
+    try:
+        while result._wait_for_room(count) and (
+                chunk := list(itertools.islice(items, chunksize))):
+            if not submit(chunk, count):
+                return
+            count += len(chunk)
+    except BaseException as error:  # that position raises it
+        result._settle_job(count, 1, False, error)
+        count += 1
+    finally:
+        result._set_length(count)

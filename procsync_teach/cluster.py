@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import importlib.util
 import itertools
 import math
@@ -75,7 +76,7 @@ from typing import Any, NamedTuple
 
 import distributed
 
-from .chunks import choose_chunksize
+from .chunks import choose_chunksize, feed_chunks
 from .clock import now
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
@@ -278,20 +279,19 @@ class Pool(PoolInterface):
     def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
               result: IMapIterator) -> None:
         """In a thread of its own: turn imap's input into tasks as the input comes."""
-        count = 0
         try:
-            while chunk := list(itertools.islice(items, chunksize)):
-                self._submit([self._job(function, "map", chunk, result, count, len(chunk))],
-                             imap=True)
-                count += len(chunk)
-        except BaseException as error:  # the input or pickling failed: that position raises it
-            result._settle_job(count, 1, False, error)
-            count += 1
+            feed_chunks(items, chunksize, result,
+                        functools.partial(self._submit_chunk, function, result))
         finally:
-            result._set_length(count)
             with self._lock:
                 self._feeders -= 1
                 self._news.notify()
+
+    def _submit_chunk(self, function: bytes, result: IMapIterator, chunk: list[Any],
+                      first: int) -> bool:
+        """Send one chunk of an imap's input as a task (raises if the pool was terminated)."""
+        self._submit([self._job(function, "map", chunk, result, first, len(chunk))], imap=True)
+        return True
 
     def _job(self, function: bytes, kind: str, arguments: Any,
              result: AsyncResult | IMapIterator, first: int, calls: int) -> tuple[Job, _Job]:

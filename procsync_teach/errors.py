@@ -61,11 +61,12 @@ class PoolTerminated(PoolError):
 class PoolBroken(PoolError):
     """The pool cannot run tasks any more, and its message says why.
 
-    A pool breaks when its initializer fails, when a callback raises ``SystemExit`` or
-    ``KeyboardInterrupt``, or when something goes wrong in the pool's own thread (a
-    replacement worker that cannot be started, say: out of file descriptors). Every
-    pending result then fails with this error, and so does every later call: make a
-    new pool. The original error is its ``__cause__``.
+    A pool breaks when its initializer fails, when its workers keep ending before they are
+    ready (a main module that fails when a spawned worker imports it, say), when a callback
+    raises ``SystemExit`` or ``KeyboardInterrupt``, or when something goes wrong in the
+    pool's own thread (a replacement worker that cannot be started, say: out of file
+    descriptors). Every pending result then fails with this error, and so does every later
+    call: make a new pool. The original error is its ``__cause__``.
     """
 
 

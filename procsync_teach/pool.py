@@ -80,8 +80,9 @@ The pool's life is one field, ``state``: RUN (accepting work), then CLOSE (``clo
 finish what is queued and what the ``imap`` feeders still read, accept no more; when
 all that is done the workers are told to stop), or TERMINATE (``terminate()``: stop
 now, fail what is unfinished with :class:`PoolTerminated`). From any of them the pool
-may become BROKEN: its initializer failed, a callback raised ``SystemExit``, or
-something escaped the dispatcher (a replacement worker that could not start, say).
+may become BROKEN: its initializer failed, :data:`FAILED_STARTS` workers in a row ended
+before they were ready, a callback raised ``SystemExit``, or something escaped the
+dispatcher (a replacement worker that could not start, say).
 Then every pending result, and every later call, fails at once with
 :class:`PoolBroken`, which says why; so does ``repr``. ``join()`` waits until the
 dispatcher and callback threads have ended: every worker has exited, and
@@ -106,6 +107,7 @@ as the tests do):
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import os
 import queue
@@ -124,7 +126,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, NamedTuple
 
-from .chunks import choose_chunksize
+from .chunks import choose_chunksize, feed_chunks
 from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
@@ -172,6 +174,13 @@ QUICK_JOB = 0.001
 #: well below the smallest pipe buffer (8 KiB, on macOS), so that sending them never
 #: blocks the dispatcher while the worker is busy.
 LINE_UP_BYTES = 4 * 1024
+
+#: How many workers in a row may exit before they are ready (before their initializer has
+#: returned) until the pool gives up and breaks: then no worker can start, and starting
+#: new ones for ever would leave every caller waiting. Under spawn and forkserver, a main
+#: module that fails when a worker imports it does this (it starts a pool outside
+#: ``if __name__ == "__main__":``, say); ``multiprocessing.Pool`` starts workers for ever.
+FAILED_STARTS = 3
 
 #: How many chunks per worker an ``imap`` reads from its input beyond the results you
 #: have taken: enough to keep every worker's line-up full, and a bound on memory when
@@ -519,6 +528,7 @@ class _Dispatcher:
 
         # The dispatcher thread's alone.
         self._settled = 0
+        self._failed_starts = 0  # workers in a row that exited before they were ready
         self._wakeup = _WakeUp()
         self._watcher = Watcher()
         self.check_invariants = False  # tests turn it on: see the module header
@@ -615,27 +625,26 @@ class _Dispatcher:
     def _feed(self, function: bytes, items: Iterator[Any], chunksize: int,
               result: IMapIterator) -> None:
         """In a thread of its own: turn imap's input into jobs as the input comes."""
-        count = 0
         try:
-            while result._wait_for_room(count) and (
-                    chunk := list(itertools.islice(items, chunksize))):
-                job = self.new_job(function=function, kind="map", arguments=chunk,
-                                   result=result, first=count, calls=len(chunk))
-                with self._lock:  # close() does not stop an imap already begun; terminate() does
-                    if self._state in (TERMINATE, BROKEN):
-                        return
-                    self._waiting.append(job)
-                    self._submitted += 1
-                self._wakeup.wake()
-                count += len(chunk)
-        except BaseException as error:  # the input or pickling failed: that position raises it
-            result._settle_job(count, 1, False, error)
-            count += 1
+            feed_chunks(items, chunksize, result,
+                        functools.partial(self._submit_chunk, function, result))
         finally:
-            result._set_length(count)
             with self._lock:
                 self._feeders -= 1
             self._wakeup.wake()
+
+    def _submit_chunk(self, function: bytes, result: IMapIterator, chunk: list[Any],
+                      first: int) -> bool:
+        """Queue one chunk of an imap's input as a job; False if the pool has ended."""
+        job = self.new_job(function=function, kind="map", arguments=chunk, result=result,
+                           first=first, calls=len(chunk))
+        with self._lock:  # close() does not stop an imap already begun; terminate() does
+            if self._state in (TERMINATE, BROKEN):
+                return False
+            self._waiting.append(job)
+            self._submitted += 1
+        self._wakeup.wake()
+        return True
 
     # -- the callback thread ------------------------------------------------------------
 
@@ -797,6 +806,7 @@ class _Dispatcher:
         """Settle the job a worker's reply answers: the oldest it holds."""
         if data == READY:
             worker.ready = True
+            self._failed_starts = 0
             return
         job = worker.jobs.popleft() if worker.jobs else None
         worker.jobs_done += 1
@@ -864,12 +874,14 @@ class _Dispatcher:
         code = self._reap(worker)
         place = self._workers.index(worker)
         del self._workers[place]  # gone before a replacement can fail to start
+        how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+        if not worker.ready and self._state in (RUN, CLOSE):
+            self._failed_start(worker, how, code)
         if worker.jobs:
             lost = worker.jobs.popleft()  # the one it was running; the others never started
             self._waiting.extendleft(reversed(worker.jobs))
             worker.jobs.clear()
             worker.bytes_held = 0
-            how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
             error = WorkerDied(
                 f"worker {worker.slot} (pid {worker.pid}) {how} while running "
                 f"task {lost.job_id}; the pool started a new worker in its place",
@@ -878,6 +890,20 @@ class _Dispatcher:
             self._settle(lost, False, error, lost.sent, now(), worker, "worker died")
         if self._state in (RUN, CLOSE):
             self._workers.insert(place, self._start_worker(worker.slot))
+
+    def _failed_start(self, worker: _Worker, how: str, code: int) -> None:
+        """A worker ended before it was ready: the pool breaks if too many did in a row."""
+        self._failed_starts += 1
+        if self._failed_starts >= FAILED_STARTS:
+            self._break(
+                f"{FAILED_STARTS} workers in a row ended before they were ready, the last "
+                f"(worker {worker.slot}) {how}, so no worker can start; its error, if any, "
+                "is on standard error. Under spawn and forkserver a worker first imports "
+                "your main module, which must start processes only under "
+                "`if __name__ == \"__main__\":`",
+                WorkerDied(f"worker {worker.slot} (pid {worker.pid}) {how} before it was ready",
+                           worker.slot, worker.pid, code),
+            )
 
     def _start_worker(self, slot: int) -> _Worker:
         pool_end, worker_end = Pipe(duplex=True)

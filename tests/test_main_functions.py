@@ -24,7 +24,7 @@ import multiprocessing
 import pytest
 
 import procsync_teach
-from procsync_teach.course.exercises.pitfalls import run_script
+from procsync_teach.course.scripts import run_script
 from tests.helpers import CountCalls
 
 pytestmark = pytest.mark.timeout(120)
@@ -234,6 +234,11 @@ def run_initializer(make_pool):
 
 
 def run(make_pool):
+    # A new queue for each pool (inherited under fork): the last pool's terminate() may
+    # have killed its worker before that worker's queue thread let go of the queue's lock,
+    # a multiprocessing lock, which nobody frees then. (Our Lock has no such problem.)
+    global queue
+    queue = multiprocessing.Queue()
     calls = [(uses_lock, 3), (uses_queue, 4), (Guarded().double, 5)]
     with make_pool(1) as pool:
         outcomes = []

@@ -9,6 +9,8 @@ Linux, the kinds of defect that break the course on the other two:
   so a text file opened without an encoding (read as cp1252 on Windows) fails too;
 * **256 file descriptors** (macOS's default limit): lock and pool tests in a subprocess
   whose limit is lowered to 256;
+* **small buffers** (macOS): pool tests in a subprocess whose socket pairs have 8 KiB
+  buffers and whose pipes 4 KiB, as small as macOS's or smaller;
 * **no /proc** (macOS, Windows): tests in a subprocess in which every path under /proc
   is missing;
 * **a fake Windows**: every module of ``procsync_teach`` imported in a subprocess where
@@ -29,6 +31,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from tests.conftest import ROOT
 
@@ -67,7 +74,7 @@ def passed(run: subprocess.CompletedProcess) -> bool:
 
 SPAWN_ONLY_TESTS = [
     "tests/test_lock.py", "tests/test_capture.py", "tests/test_trace.py",
-    "tests/test_pool_scheduling.py", "tests/test_exercises_pitfalls.py",
+    "tests/test_pool_scheduling.py", "tests/test_exercises_pitfalls.py", "tests/test_scripts.py",
     "tests/test_child_output.py",
 ]
 
@@ -148,6 +155,55 @@ def test_the_no_proc_simulation_hides_proc():
     assert run.stdout == "False\n" and "FileNotFoundError" in run.stderr
 
 
+# -- macOS: small socket and pipe buffers ---------------------------------------------------
+
+# macOS gives a local socket 8 KiB of buffer each way and a pipe as little as 16 KiB, where
+# Linux gives 200 KiB and 64 KiB. A pool that writes a large job while its worker writes a
+# large reply can pass on Linux and hang there. Linux doubles what SO_SNDBUF asks for, and
+# no pipe is smaller than a page: 4096 gives 8 KiB sockets and 4 KiB pipes, smaller than
+# macOS's. Every pipe multiprocessing makes (Pipe(), duplex or not) gets them.
+SMALL_BUFFERS = '''
+import fcntl, multiprocessing, os, socket
+
+SMALL = 4096
+_socketpair, _pipe = socket.socketpair, os.pipe
+
+def socketpair(*args, **kwargs):
+    pair = _socketpair(*args, **kwargs)
+    for end in pair:
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL)
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL)
+    return pair
+
+def pipe():
+    reader, writer = _pipe()
+    fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, SMALL)
+    return reader, writer
+
+socket.socketpair, os.pipe = socketpair, pipe
+# The simulation is in effect, or the run stops here.
+one, other = multiprocessing.Pipe(duplex=True)
+with socket.socket(fileno=os.dup(one.fileno())) as end:
+    assert end.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) <= 2 * SMALL
+reader, writer = multiprocessing.Pipe(duplex=False)
+assert fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ) == SMALL
+print("buffers: 8 KiB sockets, 4 KiB pipes")
+'''
+
+# Tests that send megabytes each way, kill workers with jobs in their pipes, line up many
+# quick jobs in one write and read replies in bulk.
+SMALL_BUFFER_TESTS = ["tests/test_faults.py", "tests/test_pool_scheduling.py",
+                      "tests/test_inbox.py", "tests/test_pool_life.py"]
+
+
+@pytest.mark.simulated_platforms
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="pipe sizes are set on Linux only")
+def test_pool_tests_pass_with_small_socket_and_pipe_buffers():
+    run = run_tests(SMALL_BUFFER_TESTS, prelude=SMALL_BUFFERS)
+    assert "buffers: 8 KiB sockets, 4 KiB pipes" in run.stdout, run.stdout[-2000:] + run.stderr
+    assert passed(run), run.stdout[-4000:] + run.stderr[-2000:]
+
+
 # -- a fake Windows --------------------------------------------------------------------------
 
 FAKE_WINDOWS = '''
@@ -205,7 +261,7 @@ def test_run_script_runs_and_kills_a_script_tree_on_a_fake_windows():
               "print(child.pid, flush=True)\\n"
               "time.sleep(60)\\n")
     code = FAKE_WINDOWS + f'''
-from procsync_teach.course.exercises.pitfalls import CAN_PRESS_CTRL_C, run_script
+from procsync_teach.course.scripts import CAN_PRESS_CTRL_C, run_script
 # Under the fake, Popen.kill() and psutil's kill() are still Linux's, which send SIGKILL:
 # give it back to them. Our code chose its Windows path at import, without killpg.
 signal.SIGKILL = 9

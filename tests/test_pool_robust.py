@@ -28,6 +28,7 @@ import pytest
 from procsync_teach import (
     Lock,
     Pool,
+    PoolBroken,
     PoolError,
     PoolTerminated,
     RemoteTraceback,
@@ -410,6 +411,37 @@ def test_failing_initializer_fails_tasks_with_a_pool_error_naming_it(start_metho
         with pytest.raises(PoolError, match="initializer") as raised:
             pool.map_async(square, range(10)).get(WAIT)
         assert "fail_to_initialize" in str(raised.value.__cause__)
+
+
+# -- workers that cannot start ------------------------------------------------------------
+
+
+def test_workers_that_end_before_they_are_ready_break_the_pool(start_method):
+    """As a main module that fails when a spawned worker imports it: each worker ends before
+    it is ready. The stdlib starts new ones for ever, and map hangs (checked below)."""
+    with Pool(2, initializer=os._exit, initargs=(3,), context=start_method) as pool:
+        result = pool.map_async(square, range(10))
+        with pytest.raises(PoolBroken, match="3 workers in a row ended before they were ready"
+                           ) as raised:
+            result.get(timeout=30)
+        assert "exited with code 3" in str(raised.value)
+        assert isinstance(raised.value.__cause__, WorkerDied)
+        assert raised.value.__cause__.exitcode == 3
+        with pytest.raises(PoolBroken):
+            pool.apply(square, (2,))
+        assert pool.statistics().state == "BROKEN"
+
+
+def test_the_stdlib_starts_workers_that_end_before_they_are_ready_for_ever():
+    context = multiprocessing.get_context("spawn" if sys.platform == "win32" else "fork")
+    pool = context.Pool(2, initializer=os._exit, initargs=(3,))
+    try:
+        # (not map_async: it divides by the number of live workers, and may find none)
+        with pytest.raises(multiprocessing.TimeoutError):
+            pool.apply_async(square, (2,)).get(timeout=2)
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 # -- nothing left behind ----------------------------------------------------------------------

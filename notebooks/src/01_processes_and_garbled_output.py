@@ -40,8 +40,8 @@
 # %%
 import os
 import re
-import sys
 import time
+from pathlib import Path
 
 import procsync_teach.course  # the course's helpers: each process's output in its colour
 from procsync_teach import Lock, Process, capture_output, now
@@ -252,8 +252,10 @@ plt.show()
 #
 # Tutorials on `multiprocessing` show the lock with this program: five processes, each
 # printing one line while holding the lock. It is a script, meant to be run as a program,
-# so we save it to a file exactly as written and run it with the Python that runs this
-# notebook.
+# so we save it to a file exactly as written and run it as a program: in a terminal,
+# `python tutorial_lock.py`; here, `run_script`, which runs the script with the Python that
+# runs this notebook, stops it if it has not ended after `timeout` seconds, and gives back
+# what it and its processes printed.
 
 # %%
 %%writefile tutorial_lock.py
@@ -279,16 +281,19 @@ if __name__ == '__main__':
         p.join()
 
 # %% tags=["nbval-ignore-output"]
-!"{sys.executable}" tutorial_lock.py
+from procsync_teach.course.scripts import run_script
+
+tutorial = Path("tutorial_lock.py").read_text(encoding="utf-8")
+print(run_script(tutorial, timeout=60).stdout, end="")
 
 # %% [markdown]
 # The tutorial shows the lines in the order 0 to 4, and you probably see that too: the
 # processes are started in that order, and each has little to do. But nothing makes it
 # so; run the cell a few times. Sorted, the lines are always the same, which we check
-# while we run it once more. (`lines = !command` keeps a command's output as a list.)
+# while we run it once more.
 
 # %%
-lines = !"{sys.executable}" tutorial_lock.py
+lines = run_script(tutorial, timeout=60).stdout.splitlines()
 os.remove("tutorial_lock.py")  # tidy up: leave the folder as we found it
 print("\n".join(sorted(lines)))
 

@@ -208,6 +208,7 @@ show(Lock.__getstate__)
 # | results back | one result queue shared by all workers | the same pipe, back | a reply's pipe says who sent it |
 # | threads in your process | three: worker handler, task handler, result handler | two: the dispatcher, and a thread for callbacks | all the workers' state in one place, read by one thread |
 # | worker killed mid-task | that task's `get()` waits forever | `WorkerDied`; a new worker takes the slot | no hang |
+# | workers cannot start (an initializer that fails, a main module that fails on import) | new workers are started for ever; `get()` waits forever | the pool breaks: `PoolBroken` says why | no hang |
 # | `terminate()` | pending results never settle | each fails with `PoolTerminated` | no hang |
 # | `Lock` | a named semaphore with no owner; stays locked if its holder dies; children get it only by inheritance | a file locked with `flock`; the kernel frees it when the holder dies; pickles as its path | no hang; pass it to any task |
 # | functions sent | pickled *by name*; under spawn and forkserver a notebook function cannot be found | pickled *by value* with cloudpickle | notebook functions work everywhere |
@@ -400,8 +401,8 @@ with Pool(2, context="spawn") as pool:
 # in a file instead, so that we can read it here. Every worker writes the same error;
 # we print the first, without the end of the line, which describes the module
 # `__main__` differently from one Python version to the next. (On Windows a spawned
-# worker does not inherit this redirection: nothing is caught there, and the line says
-# `None` after a 30-second wait.)
+# worker inherits no descriptors at all, so `children_stderr()` also tells each Python
+# process started in the block, through its environment, to write to that file itself.)
 
 # %%
 with children_stderr() as worker_errors:

@@ -44,12 +44,8 @@ import psutil
 
 from procsync_teach import Pool, PoolTerminated, Process
 from procsync_teach.course.child_output import error_line
-from procsync_teach.course.exercises.pitfalls import (
-    CAN_PRESS_CTRL_C,
-    check_needs_guard,
-    check_squares,
-    run_script,
-)
+from procsync_teach.course.exercises.pitfalls import check_needs_guard, check_squares
+from procsync_teach.course.scripts import CAN_PRESS_CTRL_C, run_script
 
 
 def square(x):

@@ -21,8 +21,6 @@ NOTES = {
             "Windows has no signals (psutil's kill() calls TerminateProcess)",
             "06 §5: lock.py locks with msvcrt.locking and shows no _wait_lock_file: a "
             "Windows lock always polls",
-            "06 §10 and 07 §1: a spawned child does not inherit redirected output, so what "
-            "it prints is not caught (06 §10 prints None after 30 s)",
             "07 §4 (fork with threads), §5 (zombies) and §7 (Ctrl-C): Windows has no fork, "
             "no zombies and no process groups to send Ctrl-C to; each cell says so",
             "the terminal demo `crash` needs SIGKILL and does not run",

@@ -26,7 +26,7 @@ from ...errors import WorkerDied
 from ...pool import Pool, _Dispatcher
 from ...results import AsyncResult
 from ...tempfiles import O_BINARY
-from ..child_output import no_colours_in_children
+from ..child_output import NO_COLOURS, catch_lost_output, environment_for_children
 from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -74,8 +74,11 @@ def children_stderr() -> Iterator[StderrLines]:
     to a temporary file instead, which ``.lines`` reads; and the children started in the
     block print no colour codes (see ``procsync_teach.course.child_output``).
 
-    Children started with fork or spawn inherit it; forkserver's children inherit the
-    fork server's descriptors, not ours, so their messages are not caught.
+    Children started with fork or spawn inherit it, except on Windows, where a spawned
+    child inherits no descriptors: there the environment tells each Python child to write
+    to the file itself (:func:`~procsync_teach.course.child_output.catch_lost_output`).
+    forkserver's children inherit the fork server's descriptors and environment, not
+    ours, so their messages are not caught.
     """
     fd, path = tempfile.mkstemp(prefix="procsync-stderr-", suffix=".txt")
     os.close(fd)
@@ -84,13 +87,16 @@ def children_stderr() -> Iterator[StderrLines]:
     children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
+    startup = tempfile.TemporaryDirectory(prefix="procsync-startup-", ignore_cleanup_errors=True)
     try:
-        with no_colours_in_children():
+        with environment_for_children({**NO_COLOURS,
+                                       **catch_lost_output(startup.name, stderr=path)}):
             yield caught
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(children_end)
+        startup.cleanup()
         caught._kept = caught.lines
         try:
             os.remove(path)
