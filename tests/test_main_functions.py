@@ -55,14 +55,18 @@ def theirs(*args, **kwargs):
 
 # -- one namespace: the worker's __main__ --------------------------------------------------
 
-SHARED_GLOBALS = BOTH_POOLS + """
+# An initializer that sets a global...
+INITIALIZER = """
 SHARED = None
 
 
 def init(x):
     global SHARED
     SHARED = x
+"""
 
+# ... a task that reads it, and a state that one task sets and the next reads.
+TASKS = """
 
 def task(i):
     return SHARED + i
@@ -75,7 +79,9 @@ def set_state(x):
 
 def get_state():
     return STATE
+"""
 
+SHARED_GLOBALS = BOTH_POOLS + INITIALIZER + TASKS + """
 
 def run(make_pool):
     with make_pool(2, initializer=init, initargs=(10,)) as pool:
@@ -99,33 +105,11 @@ def test_an_initializer_and_the_tasks_share_the_workers_globals(start_method):
     ]
 
 
-DEFINED_AFTER_THE_POOL = """
-import procsync_teach
-
-SHARED = None
-
-
-def init(x):
-    global SHARED
-    SHARED = x
-
+DEFINED_AFTER_THE_POOL = "import procsync_teach\n" + INITIALIZER + """
 
 pool = procsync_teach.Pool(2, initializer=init, initargs=(10,), context=METHOD)
 one = procsync_teach.Pool(1, context=METHOD)
-
-
-def task(i):
-    return SHARED + i
-
-
-def set_state(x):
-    global STATE
-    STATE = x
-
-
-def get_state():
-    return STATE
-
+""" + TASKS + """
 
 class Tally:
     def __init__(self):

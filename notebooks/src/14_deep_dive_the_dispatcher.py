@@ -139,12 +139,16 @@ print("lining up made the map of tiny jobs faster:", ratio > 1.5)
 # `imap_unordered` accept any iterable, even a generator that produces items slowly, and
 # hand out results as they come. So they cannot cut the input up front. Each `imap` call
 # starts a **feeder** thread of its own, which reads the input, turns each chunk into a job
-# and wakes the dispatcher. The pool counts the feeders still running in `_feeders`:
+# and wakes the dispatcher. The pool counts the feeders still running in `_feeders`. The
+# feeder's loop is `feed_chunks`, in `chunks.py`, which the cluster pool of notebook 13
+# shares; `_submit_chunk` is what our pool does with each chunk:
 
 # %%
 for method in methods_mentioning(Dispatcher, "_feeders"):
     print(method.__qualname__)
 show(methods_mentioning(Dispatcher, "self._feeders -= 1")[0])
+show(Dispatcher._submit_chunk)
+show(procsync_teach.chunks.feed_chunks)
 
 # %% [markdown]
 # Watch one feed. `slow_numbers` produces a number every 20 ms. We call `imap`, then
