@@ -67,6 +67,9 @@ from multiprocessing import parent_process
 from typing import Any, NamedTuple
 
 import cloudpickle
+
+# An internal of cloudpickle's, like the reducer _MainPickler extends: pyproject.toml
+# allows only the major version they were written for.
 from cloudpickle.cloudpickle import _function_setstate
 
 loads = pickle.loads
