@@ -36,7 +36,9 @@ them, in turn) are merged into that namespace when it arrives, by this rule:
   ``multiprocessing``'s workers keep the globals they started with (pass a value that
   changes as an argument);
 * a function or class defined in ``__main__`` replaces the worker's older one: a function
-  redefined in a notebook cell is used in its new version.
+  redefined in a notebook cell is used in its new version;
+* a name that the worker's start-up put in its ``__main__`` (``main`` under forkserver,
+  ``spawn_main`` under spawn) is not the program's: the program's value replaces it.
 
 So ``def init(x): global SHARED; SHARED = x`` as the pool's ``initializer`` and
 ``def task(i): return SHARED + i`` work together, whichever the start method, and
@@ -245,13 +247,25 @@ def _set_state(function: types.FunctionType, state: tuple) -> None:
     namespace = function.__globals__
     in_worker = parent_process() is not None
     for name, value in slots["__globals__"].items():
-        if name not in namespace or (in_worker and _defined_in_main(name, value)):
+        if (name not in namespace or _put_there_at_start_up(namespace[name])
+                or (in_worker and _defined_in_main(name, value))):
             namespace[name] = value
     builtins = namespace.get("__builtins__", _MISSING)
     # cloudpickle's own setter, given no globals; it also puts its builtins in __main__.
     _function_setstate(function, (attributes, {**slots, "__globals__": {}}))
     if builtins is not _MISSING:
         namespace["__builtins__"] = builtins
+
+
+def _put_there_at_start_up(value: Any) -> bool:
+    """Is ``value`` a name that starting this process put in its ``__main__``, not your
+    program? A worker started by spawn or forkserver without a main script file to import
+    (from a notebook, say) keeps as ``__main__`` the one-line program that started it:
+    ``from multiprocessing.spawn import spawn_main; spawn_main(...)``, or the fork
+    server's ``from multiprocessing.forkserver import main; main(...)``. A notebook's
+    ``main`` or ``spawn_main`` must not lose to those."""
+    return (isinstance(value, types.FunctionType)
+            and value.__module__ in ("multiprocessing.spawn", "multiprocessing.forkserver"))
 
 
 def _defined_in_main(name: str, value: Any) -> bool:

@@ -139,6 +139,27 @@ def test_functions_defined_after_the_pool_started_share_the_globals_too(start_me
     ]
 
 
+STARTUP_NAMES = """
+import procsync_teach
+
+main, spawn_main = 5, 6  # the names a spawned or forkserver worker's start-up uses
+
+
+def uses_them(_=None):
+    return main + spawn_main
+
+
+with procsync_teach.Pool(2, context=METHOD) as pool:
+    print(pool.apply(uses_them), pool.map(uses_them, range(2)))
+"""
+
+
+def test_a_notebooks_main_is_not_the_workers_start_up_code(start_method):
+    """Without a main file, a worker's __main__ is the line that started it, which defines
+    ``main`` (forkserver) or ``spawn_main`` (spawn); the notebook's variables win."""
+    assert run_main(STARTUP_NAMES, start_method, as_file=False) == ["11 [11, 11]"]
+
+
 REDEFINED = """
 import procsync_teach
 
