@@ -42,20 +42,22 @@ def feed_chunks(items: Iterator[Any], chunksize: int, result: IMapIterator,
     """Cut an ``imap``'s input into chunks as it comes, and ``submit(chunk, first)`` each.
 
     Run by a feeder thread of the pool's. It reads no further ahead than ``result`` has
-    room for, and stops when ``submit`` returns False (the pool has ended). An error
+    room for. When the input ends, ``result`` learns how many results there are. An error
     raised by the input, or by ``submit`` (an argument that cannot be pickled, say),
-    becomes the result at its position, and the input ends there. Either way ``result``
-    learns how many results there will be.
+    becomes the result at its position, and the input ends there. When the pool ends
+    first (``result`` is stopped, or ``submit`` returns False), the feeder just stops: the
+    input has not ended, and ``result`` raises the pool's error after the results it has.
     """
     count = 0
     try:
-        while result._wait_for_room(count) and (
-                chunk := list(itertools.islice(items, chunksize))):
+        while result._wait_for_room(count):
+            chunk = list(itertools.islice(items, chunksize))
+            if not chunk:
+                result._set_length(count)
+                return
             if not submit(chunk, count):
                 return
             count += len(chunk)
     except BaseException as error:  # that position raises it
         result._settle_job(count, 1, False, error)
-        count += 1
-    finally:
-        result._set_length(count)
+        result._set_length(count + 1)

@@ -22,9 +22,11 @@ import warnings
 import pytest
 
 from procsync_teach import Pool, PoolBroken, PoolTerminated
+from procsync_teach.chunks import feed_chunks
 from procsync_teach.clock import now
 from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from procsync_teach.pool import IMAP_READ_AHEAD
+from procsync_teach.results import IMapIterator
 from tests import robust_helpers
 from tests.conftest import ROOT, leak_snapshot
 from tests.helpers import fail_on_three, slow, square
@@ -276,6 +278,26 @@ def test_imap_reads_a_bounded_amount_ahead_of_a_slow_consumer(warmed_up):
         time.sleep(0.5)  # time enough to read far ahead, if it would
         ahead = next(read) - 20
     assert ahead <= IMAP_READ_AHEAD * 2 * 3 + 3, ahead
+
+
+def test_a_feeder_stopped_by_the_pool_does_not_end_the_input():
+    """terminate() while the feeder is between two chunks: the results already in come
+    out, then PoolTerminated, not StopIteration (the input had more; the pool ended)."""
+    result = IMapIterator(ordered=True, chunksize=1, read_ahead=10)
+    submitted = []
+
+    def submit(chunk, first):
+        submitted.append(chunk[0])
+        if first == 2:  # terminate() comes now, before the feeder reads on
+            result._stop(PoolTerminated("the pool was terminated"))
+        return True
+
+    feed_chunks(iter(range(10)), 1, result, submit)
+    for position, item in enumerate(submitted):
+        result._settle_job(position, 1, True, [item * item])
+    assert [result.next(timeout=WAIT) for _ in range(3)] == [0, 1, 4]
+    with pytest.raises(PoolTerminated):
+        result.next(timeout=WAIT)
 
 
 def test_imap_raises_pool_terminated_at_once_while_its_input_blocks(warmed_up):
