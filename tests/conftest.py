@@ -60,6 +60,20 @@ def start_method(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="module")
+def warmed_up(start_method: str) -> str:
+    """``start_method``, after one pool has run with it: forkserver's server and the
+    resource tracker, started by the first pool, stay for good, so a test that counts what
+    is left behind counts from there."""
+    # Imported here, after the simulation of another platform's start methods above.
+    from procsync_teach import Pool
+    from tests.helpers import square
+
+    with Pool(2, context=start_method) as pool:
+        pool.map(square, range(4))
+    return start_method
+
+
 class LeakSnapshot(NamedTuple):
     """What this process holds at one moment; compare two snapshots to find a leak."""
 

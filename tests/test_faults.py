@@ -23,14 +23,6 @@ from tests.robust_helpers import quick_unless_marked
 WAIT = 10  # seconds: the most any single wait below may take before the test fails
 
 
-@pytest.fixture(scope="module")
-def warmed_up(start_method):
-    """Run one pool first: forkserver's server and the resource tracker stay for good."""
-    with Pool(2, context=start_method) as pool:
-        pool.map(square, range(4))
-    return start_method
-
-
 @needs_sigkill
 def test_a_worker_killed_during_a_map_of_many_chunks(warmed_up, tmp_path):
     before = leak_snapshot()

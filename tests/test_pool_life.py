@@ -37,14 +37,6 @@ pytestmark = pytest.mark.timeout(120)
 WAIT = 10.0  # the longest a single wait may take here before the test fails
 
 
-@pytest.fixture(scope="module")
-def warmed_up(start_method):
-    """Run one pool first: forkserver's server and the resource tracker stay for good."""
-    with Pool(2, context=start_method) as pool:
-        pool.map(square, range(4))
-    return start_method
-
-
 # -- a pool dropped without close() -----------------------------------------------------------
 
 

@@ -447,14 +447,6 @@ def test_the_stdlib_starts_workers_that_end_before_they_are_ready_for_ever():
 # -- nothing left behind ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def warmed_up(start_method):
-    """Run one pool first: forkserver's server and the resource tracker stay for good."""
-    with Pool(2, context=start_method) as pool:
-        pool.map(square, range(4))
-    return start_method
-
-
 def end_by_close_and_join(pool):
     pool.close()
     pool.join()
