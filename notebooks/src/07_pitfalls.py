@@ -527,8 +527,8 @@ if __name__ == "__main__":
         pool.map_async(long_task, [folder, folder], chunksize=1)
         while len(os.listdir(folder)) < 2:  # wait until both workers are busy
             time.sleep(0.01)
-        print("both workers busy")  # the notebook presses Ctrl-C now
-        try:
+        try:  # printed inside: the Ctrl-C that the line sets off always lands in here
+            print("both workers busy")  # the notebook presses Ctrl-C now
             time.sleep(30)  # the parent waits, as a map() would
         except KeyboardInterrupt:
             print("the parent got KeyboardInterrupt")
