@@ -57,8 +57,18 @@ idle worker, and the next job only when its reply is in.
 Threads, and who owns what
 --------------------------
 The :class:`Pool` you hold is only a handle. Its threads hold the :class:`_Dispatcher`,
-never the Pool, so a pool you drop without ``close()`` is collected: its finaliser
-warns (``ResourceWarning``, as the standard library's does) and terminates it.
+never the Pool; what holds the Pool is you and its results (each ``AsyncResult`` and
+``imap`` iterator keeps a reference to it, as the standard library's do), so that
+``for x in Pool(2).imap(f, xs)`` runs to the end. A pool that neither you nor any
+result holds (a result still pending is held by its job) is truly dropped: it is
+collected, and its finaliser warns (``ResourceWarning``, in the standard library's
+words) and terminates it. An ``imap`` whose input the feeder is still reading holds
+its iterator, and so the pool, until the input ends or the pool is closed.
+
+A pool belongs to the process that made it (``_Dispatcher.owner``). A child made with
+``os.fork()`` inherits a copy of the handle, but not the threads: there every call
+raises :class:`PoolError`, and neither the child's finaliser nor its exit handler
+touches the parent's pipes or workers.
 
 * **Caller threads** (yours) pickle jobs, then, under the dispatcher's ``lock``, check
   the state and append to ``waiting``; ``close()`` and ``terminate()`` change the state
@@ -308,7 +318,9 @@ class Pool(PoolInterface):
     The details: :mod:`procsync_teach.messages`.
 
     Args:
-        processes: how many workers; None means ``os.cpu_count()``.
+        processes: how many workers; None means as many as this process may use:
+            ``os.process_cpu_count()`` (Python 3.13+, which counts only the CPUs the
+            process is allowed to run on), else ``os.cpu_count()``, as in the stdlib.
         initializer: called as ``initializer(*initargs)`` in each worker as it starts.
         initargs: the arguments for ``initializer``.
         maxtasksperchild: replace a worker after it has run this many jobs
@@ -331,7 +343,7 @@ class Pool(PoolInterface):
         context: BaseContext | str | None = None,
     ):
         if processes is None:
-            processes = os.cpu_count() or 1
+            processes = _cpu_count()
         if processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if initializer is not None and not callable(initializer):
@@ -374,8 +386,11 @@ class Pool(PoolInterface):
 
     def __del__(self, _warn=warnings.warn) -> None:
         dispatcher = getattr(self, "_dispatcher", None)  # None if __init__ raised
-        if dispatcher is not None and dispatcher._state == RUN:
-            _warn(f"unclosed running pool {self!r}", ResourceWarning, source=self)
+        # A child made with os.fork() drops its copy of the pool: the pool is not its own.
+        if dispatcher is not None and dispatcher._state == RUN and dispatcher.is_owner():
+            # The standard library's words, so that warning filters written for it match.
+            _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
+                  source=self)
             dispatcher.terminate()  # the dispatcher stops the workers; nothing waits here
 
     # -- submitting work ---------------------------------------------------------------
@@ -406,7 +421,7 @@ class Pool(PoolInterface):
             raise TypeError(f"kwds must be a mapping such as a dict, not {type(kwds).__name__}; "
                             "pass the keyword arguments as kwds={'name': value}")
         result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
-                             error_callback=error_callback)
+                             error_callback=error_callback, pool=self)
         function = self._pickle_function(func)
         self._dispatcher.submit([self._dispatcher.new_job(
             function=function, kind="apply", arguments=(tuple(args), dict(kwds or {})),
@@ -422,7 +437,7 @@ class Pool(PoolInterface):
         chunksize = choose_chunksize(len(items), self._processes, chunksize)
         starts = range(0, len(items), chunksize)
         result = AsyncResult(items=len(items), jobs=len(starts), single=False,
-                             callback=callback, error_callback=error_callback)
+                             callback=callback, error_callback=error_callback, pool=self)
         function = self._pickle_function(func)
         self._dispatcher.submit([
             self._dispatcher.new_job(function=function, kind=kind,
@@ -442,7 +457,7 @@ class Pool(PoolInterface):
         chunksize = choose_chunksize(0, self._processes, chunksize)
         function = self._pickle_function(func)
         result = IMapIterator(ordered=ordered, chunksize=chunksize,
-                              read_ahead=IMAP_READ_AHEAD * self._processes * chunksize)
+                              read_ahead=IMAP_READ_AHEAD * self._processes * chunksize, pool=self)
         self._dispatcher.start_feeder(function, iter(iterable), chunksize, result)
         return result
 
@@ -457,10 +472,12 @@ class Pool(PoolInterface):
 
     def close(self) -> None:
         """Accept no more work; the workers finish what is queued, then exit."""
+        self._check_owner()
         self._dispatcher.close()
 
     def terminate(self) -> None:
         """Stop the workers now. Every result not yet settled fails with PoolTerminated."""
+        self._check_owner()
         self._dispatcher.terminate()
         self._dispatcher.join(kill_if_stuck=True)
 
@@ -472,6 +489,7 @@ class Pool(PoolInterface):
         Raises:
             ValueError: the pool is still running.
         """
+        self._check_owner()
         if self._dispatcher._state == RUN:
             raise ValueError("Pool is still running")
         self._dispatcher.join(kill_if_stuck=False)
@@ -497,8 +515,19 @@ class Pool(PoolInterface):
         return records
 
     def _check_running(self) -> None:
+        self._check_owner()
         if self._dispatcher._state in (CLOSE, TERMINATE):
             raise ValueError("Pool not running")
+
+    def _check_owner(self) -> None:
+        """Refuse to be used by a child made with ``os.fork()``: it has a copy of this
+        handle, but not the pool's threads, and what it sent down the pool's pipes would
+        confuse the parent's dispatcher."""
+        if not self._dispatcher.is_owner():
+            raise PoolError(
+                f"this pool belongs to process {self._dispatcher.owner}; make a new Pool in "
+                f"the child (process {os.getpid()}): a child made with os.fork() inherits a "
+                "copy of the pool, but not its workers or threads")
 
 
 class _Dispatcher:
@@ -512,6 +541,7 @@ class _Dispatcher:
         self._setup = setup
         self._maxtasksperchild = maxtasksperchild
         self._job_ids = itertools.count()
+        self.owner = os.getpid()  # e.g. 48100: the process that made the pool, and uses it
 
         # Shared with caller and feeder threads: changed under _lock (but see _waiting).
         # Reentrant, because a dropped pool's finaliser may run in any thread, even one
@@ -615,6 +645,10 @@ class _Dispatcher:
         if threading.current_thread() is not self._callback_thread:
             self._callback_thread.join()
 
+    def is_owner(self) -> bool:
+        """Is this the process that made the pool (not a child made with ``os.fork()``)?"""
+        return os.getpid() == self.owner
+
     def statistics(self) -> PoolStatistics:
         with self._lock:
             why = str(self._broken) if self._broken else ""
@@ -651,15 +685,18 @@ class _Dispatcher:
     def _run_callbacks(self) -> None:
         """Finish results with callbacks, in the order they came in, until told to end."""
         while (item := self._callbacks.get()) is not None:
-            job_id, result = item
-            try:
-                result._finish()
-            except Exception:  # the callback raised: report it, keep serving
-                print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
-                      file=sys.stderr)
-                traceback.print_exc()
-            except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
-                self._break(f"a callback of task {job_id} raised {error!r}", error)
+            self._finish(*item)
+            del item  # a result holds its pool: hold none while waiting for the next
+
+    def _finish(self, job_id: int, result: AsyncResult) -> None:
+        try:
+            result._finish()
+        except Exception:  # the callback raised: report it, keep serving
+            print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
+                  file=sys.stderr)
+            traceback.print_exc()
+        except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
+            self._break(f"a callback of task {job_id} raised {error!r}", error)
 
     # -- the dispatcher thread ------------------------------------------------------------
 
@@ -995,6 +1032,12 @@ class _Dispatcher:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
 
 
+def _cpu_count() -> int:
+    """How many CPUs this process may use: the default number of workers."""
+    count = os.process_cpu_count() if hasattr(os, "process_cpu_count") else os.cpu_count()
+    return count or 1
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -1010,6 +1053,6 @@ _live_dispatchers: set[_Dispatcher] = set()
 
 @atexit.register
 def _terminate_live_pools() -> None:
-    for dispatcher in list(_live_dispatchers):
+    for dispatcher in [d for d in _live_dispatchers if d.is_owner()]:  # not a forked child's
         dispatcher.terminate()
         dispatcher.join(kill_if_stuck=True)

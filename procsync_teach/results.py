@@ -32,6 +32,9 @@ class AsyncResult:
     Unlike the standard library's, a result always settles: if the worker running the
     task dies, or the pool is terminated, ``get()`` raises an error that says so
     instead of waiting forever.
+
+    A result holds its pool, as the standard library's does: ``Pool(2).map_async(f,
+    xs).get()`` works although nothing else keeps that pool.
     """
 
     def __init__(
@@ -42,7 +45,9 @@ class AsyncResult:
         single: bool,
         callback: Callable[[Any], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
+        pool: object = None,
     ):
+        self._pool = pool  # kept alive while this result is: see "Threads" in pool.py
         self._values: list[Any] = [None] * items
         self._jobs_left = jobs  # e.g. 8: chunks of a map still to come back
         self._single = single  # True for apply: get() returns the value, not a list
@@ -141,10 +146,12 @@ class IMapIterator:
     library, with ``chunksize=1`` the iteration then goes on with the next result;
     with a larger chunksize the failed chunk raises once, and the iteration ends.
     If the pool ends first (``terminate()``, a broken pool), every ``next()`` that has
-    no result to give raises the pool's error at once.
+    no result to give raises the pool's error at once. The iterator holds its pool, as
+    the standard library's does: ``for x in Pool(2).imap(f, xs)`` runs to the end.
     """
 
-    def __init__(self, *, ordered: bool, chunksize: int, read_ahead: int):
+    def __init__(self, *, ordered: bool, chunksize: int, read_ahead: int, pool: object = None):
+        self._pool = pool  # kept alive while this iterator is: see "Threads" in pool.py
         self._ordered = ordered
         self._chunksize = chunksize
         self._read_ahead = read_ahead  # e.g. 128: items the input may be read beyond next()
