@@ -49,10 +49,11 @@ Reading it for the first time
 -----------------------------
 Read :class:`Pool` (what your thread does), then :class:`_Dispatcher` from ``run``:
 one round after another of "hand out jobs, wait, handle what happened". You may skip
-the line-up machinery (:data:`LINE_UP_JOBS` and its constants, ``_may_line_up``, the
-second half of ``hand_out_jobs``, ``quick_for``): it only makes maps of tiny tasks
-fast. With ``LINE_UP_JOBS = 0`` the pool is the plain design above: one job per
-idle worker, and the next job only when its reply is in.
+the line-up machinery (:data:`LINE_UP_JOBS` and its constants, ``_may_line_up``,
+``_take_back_lined_up``, the second half of ``hand_out_jobs``, ``quick_for``, ``sent``
+and ``take_back``): it only makes maps of tiny tasks fast. With ``LINE_UP_JOBS = 0``
+the pool is the plain design above: one job per idle worker, and the next job only when
+its reply is in.
 
 Threads, and who owns what
 --------------------------
@@ -109,7 +110,9 @@ as the tests do):
 
 * every job is in exactly one place: ``waiting``, one worker's ``jobs``, or settled;
 * a worker's ``jobs[0]`` is the job it runs; the others wait behind it, in its pipe,
-  in the order sent, and its replies answer them in that order;
+  in the order sent, and its replies answer them in that order (a job taken back gets
+  no reply: it is no longer the worker's);
+* a worker's ``jobs`` are numbered in the order sent, the last one ``sent``;
 * a worker's ``bytes_held`` is the sum of the argument sizes of its ``jobs``;
 * a worker holds jobs only once it is ready.
 """
@@ -153,6 +156,7 @@ from .messages import (
     unpack_reply,
 )
 from .results import AsyncResult, IMapIterator
+from .takeback import TakeBack
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
 
@@ -174,7 +178,11 @@ EXIT_GRACE = 2.0
 #: cannot go to another that falls idle, so jobs line up only behind a worker that has
 #: just run the same function in under :data:`QUICK_JOB` seconds: the chunks of a map of
 #: tiny tasks, or a burst of ``apply_async`` calls of a tiny function. Any other job
-#: waits in the pool for the first worker that falls idle, never behind a long task.
+#: waits in the pool for the first worker that falls idle, never behind a long task. And
+#: when a call of a quick function turns out long (a map whose items alternate quick and
+#: slow), the jobs lined up behind it are taken back for the first worker that falls idle
+#: (:mod:`~procsync_teach.takeback`): no job waits behind a running one while another
+#: worker is idle.
 LINE_UP_JOBS = 32
 
 #: A job that ran for less than this many seconds is quick: see :data:`LINE_UP_JOBS`.
@@ -211,6 +219,7 @@ class _Job:
     calls: int  # e.g. 25: how many calls it holds
     submitted: float
     sent: float = 0.0
+    number: int = 0  # e.g. 41: its place among the jobs sent to its worker (see TakeBack)
 
 
 @dataclass
@@ -221,6 +230,8 @@ class _Worker:
     process: BaseProcess
     pid: int  # e.g. 48213
     connection: Connection  # the pool's end of this worker's pipe
+    take_back: TakeBack  # how the pool takes back jobs lined up in that pipe
+    sent: int = 0  # e.g. 48: jobs sent so far; the last one sent is numbered this
     jobs: deque[_Job] = field(default_factory=deque)  # sent, not answered; jobs[0] runs
     jobs_done: int = 0
     bytes_held: int = 0  # the size of the arguments of its jobs
@@ -767,6 +778,10 @@ class _Dispatcher:
         for worker in self._workers:
             if worker.bytes_held != sum(len(job.arguments) for job in worker.jobs):
                 raise AssertionError(f"worker {worker.slot}'s bytes_held is wrong")
+            numbers = [job.number for job in worker.jobs]
+            if numbers != sorted(set(numbers)) or numbers and numbers[-1] != worker.sent:
+                raise AssertionError(f"worker {worker.slot}'s jobs are numbered {numbers}, "
+                                     f"{worker.sent} sent")
             if worker.jobs and not worker.ready:
                 raise AssertionError(f"worker {worker.slot} holds jobs before it is ready")
 
@@ -774,6 +789,7 @@ class _Dispatcher:
         """Give a waiting job to every idle worker, then line up quick jobs behind busy
         ones; each worker gets what it was given in one message."""
         given: dict[int, list[_Job]] = {worker.slot: [] for worker in self._workers}
+        self._take_back_lined_up()
         for worker in self._workers:
             if self._waiting and not worker.jobs and self._may_take(worker):
                 self._give(self._waiting.popleft(), worker, given[worker.slot])
@@ -790,6 +806,25 @@ class _Dispatcher:
         for worker in self._workers:
             if given[worker.slot]:
                 self._send(given[worker.slot], worker)
+
+    def _take_back_lined_up(self) -> None:
+        """If a worker is idle and no job waits for it, take back the jobs lined up
+        behind busy workers that they have not started: the job each runs may be long.
+        See :mod:`~procsync_teach.takeback`."""
+        idle = sum(1 for worker in self._workers if not worker.jobs and self._may_take(worker))
+        if idle <= len(self._waiting):
+            return
+        for worker in self._workers:
+            if len(worker.jobs) > 1:
+                first = worker.take_back.take_back(worker.sent)
+                taken = [job for job in worker.jobs if job.number >= first]
+                for job in taken:
+                    worker.jobs.pop()
+                    worker.bytes_held -= len(job.arguments)
+                self._waiting.extendleft(reversed(taken))
+                if taken:
+                    worker.function = b""  # a job taken back may have brought a function
+                    worker.quick_for = None  # its job ran on while another ran out of work
 
     def _may_line_up(self, job: _Job, worker: _Worker) -> bool:
         """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`.
@@ -814,6 +849,8 @@ class _Dispatcher:
             function = None if job.function == worker.function else job.function
             jobs.append(Job(job.job_id, function, job.kind, job.arguments))
             worker.function = job.function
+            worker.sent += 1
+            job.number = worker.sent
         try:
             worker.connection.send_bytes(pack_jobs(jobs))
         except OSError:  # it died a moment ago: the jobs wait for another worker
@@ -944,9 +981,10 @@ class _Dispatcher:
 
     def _start_worker(self, slot: int) -> _Worker:
         pool_end, worker_end = Pipe(duplex=True)
+        take_back = TakeBack(self._context)
         process = self._context.Process(
             target=run_worker,
-            args=(worker_end, self._setup, self._maxtasksperchild),
+            args=(worker_end, self._setup, self._maxtasksperchild, take_back),
             name=f"PoolWorker-{slot}",
             daemon=True,
         )
@@ -954,7 +992,7 @@ class _Dispatcher:
             process.start()
         finally:
             worker_end.close()  # only the worker holds its end now
-        return _Worker(slot, process, process.pid, pool_end)
+        return _Worker(slot, process, process.pid, pool_end, take_back)
 
     # -- the end ------------------------------------------------------------------------
 
