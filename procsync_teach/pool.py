@@ -58,13 +58,13 @@ its reply is in.
 Threads, and who owns what
 --------------------------
 The :class:`Pool` you hold is only a handle. Its threads hold the :class:`_Dispatcher`,
-never the Pool; what holds the Pool is you and its results (each ``AsyncResult`` and
-``imap`` iterator keeps a reference to it, as the standard library's do), so that
-``for x in Pool(2).imap(f, xs)`` runs to the end. A pool that neither you nor any
-result holds (a result still pending is held by its job) is truly dropped: it is
-collected, and its finaliser warns (``ResourceWarning``, in the standard library's
-words) and terminates it. An ``imap`` whose input the feeder is still reading holds
-its iterator, and so the pool, until the input ends or the pool is closed.
+never the Pool; what holds the Pool is you and its results, as in the standard library:
+an ``AsyncResult`` until it is in, an ``imap`` iterator until it has handed out its last
+result; so ``for x in Pool(2).imap(f, xs)`` runs to the end. A pool that neither you
+nor any such result holds is truly dropped: it is collected, and its finaliser warns
+(``ResourceWarning``, in the standard library's words) and terminates it. (The jobs of
+a pending result hold it, and an ``imap``'s feeder holds its iterator until the input
+ends: an iterator dropped halfway through an endless input keeps its pool.)
 
 A pool belongs to the process that made it (``_Dispatcher.owner``). A child made with
 ``os.fork()`` inherits a copy of the handle, but not the threads: there every call
@@ -122,6 +122,7 @@ from __future__ import annotations
 import atexit
 import functools
 import itertools
+import multiprocessing.process
 import os
 import queue
 import signal
@@ -315,6 +316,12 @@ class Pool(PoolInterface):
     ``terminate()`` settles every pending result (:class:`PoolTerminated`), a pool
     that cannot go on fails every result with :class:`PoolBroken` saying why, and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
+
+    As in ``multiprocessing``, a result holds its pool: ``for x in Pool(2).imap(f, xs)``
+    works, and a pool that nothing holds any more warns (``ResourceWarning``) and is
+    terminated. A pool belongs to the process that made it: a child made with
+    ``os.fork()`` that uses the copy it inherited gets a :class:`PoolError` saying so
+    (``multiprocessing``'s accepts the task, which never runs: ``get()`` waits for ever).
 
     Functions from a notebook (``__main__``) travel by value, but share one namespace in
     a worker, its ``__main__``, as in ``multiprocessing``: what your ``initializer`` or a
@@ -1091,6 +1098,21 @@ _live_dispatchers: set[_Dispatcher] = set()
 
 @atexit.register
 def _terminate_live_pools() -> None:
-    for dispatcher in [d for d in _live_dispatchers if d.is_owner()]:  # not a forked child's
+    for dispatcher in list(_live_dispatchers):
         dispatcher.terminate()
         dispatcher.join(kill_if_stuck=True)
+
+
+def _disown_pools() -> None:
+    """In a child made with ``os.fork()``: the pools it inherited, and their workers, are
+    the parent's. Its exit must neither terminate them (above) nor let ``multiprocessing``'s
+    own exit handler, which still counts the parent's workers among the child's children,
+    send them SIGTERM (and print "can only join a child process")."""
+    for dispatcher in _live_dispatchers:
+        for worker in dispatcher._workers:
+            multiprocessing.process._children.discard(worker.process)
+    _live_dispatchers.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: where a child can be made with os.fork()
+    os.register_at_fork(after_in_child=_disown_pools)
