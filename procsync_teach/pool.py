@@ -703,10 +703,10 @@ class _Dispatcher:
     def _run_callbacks(self) -> None:
         """Finish results with callbacks, in the order they came in, until told to end."""
         while (item := self._callbacks.get()) is not None:
-            self._finish(*item)
+            self._finish_result(*item)
             del item  # a result holds its pool: hold none while waiting for the next
 
-    def _finish(self, job_id: int, result: AsyncResult) -> None:
+    def _finish_result(self, job_id: int, result: AsyncResult) -> None:
         try:
             result._finish()
         except Exception:  # the callback raised: report it, keep serving
@@ -822,7 +822,7 @@ class _Dispatcher:
         if idle <= len(self._waiting):
             return
         for worker in self._workers:
-            if len(worker.jobs) > 1:
+            if len(worker.jobs) > 1 and worker.pipe_open:
                 first = worker.take_back.take_back(worker.sent)
                 taken = [job for job in worker.jobs if job.number >= first]
                 for job in taken:
@@ -864,6 +864,7 @@ class _Dispatcher:
             for job in given:
                 worker.jobs.pop()
                 worker.bytes_held -= len(job.arguments)
+            worker.sent -= len(given)
             self._waiting.extendleft(reversed(given))
             worker.pipe_open = False
             self._watcher.forget()

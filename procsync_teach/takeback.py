@@ -21,6 +21,10 @@ from multiprocessing.context import BaseContext
 
 _STARTED, _FIRST, _LAST = 0, 1, 2  # places in TakeBack._numbers
 
+#: Seconds the pool waits for the lock, which a worker holds for a microsecond: held
+#: longer, its worker was killed holding it (or stopped), and the pool takes nothing back.
+LOCK_WAIT = 0.1
+
 
 class TakeBack:
     """Shared by the pool and one worker: which of the jobs sent to the worker it may start.
@@ -46,12 +50,17 @@ class TakeBack:
 
     def take_back(self, last: int) -> int:
         """Called by the pool: take back every job up to number ``last`` that the worker
-        has not started, and return the number of the first one taken back.
+        has not started, and return the number of the first one taken back (``last + 1``
+        if none: every job started, or the lock is stuck).
 
         Every job numbered from it to ``last`` is taken back: those the pool still counts
         as the worker's, and any it took back before that the worker has not yet skipped.
         """
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_WAIT):
+            return last + 1  # the pool learns of the worker's death from its sentinel
+        try:
             first = self._numbers[_STARTED] + 1
             self._numbers[_FIRST], self._numbers[_LAST] = first, last
             return first
+        finally:
+            self._lock.release()

@@ -12,6 +12,7 @@ import pytest
 import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
 from procsync_teach.course.sign_in import sign_in_and_sleep
+from procsync_teach.takeback import TakeBack
 from tests.conftest import QUICKEST_START_METHOD, needs_sigkill
 from tests.helpers import Unloadable, big_reply_after, slow, square
 
@@ -83,6 +84,23 @@ def test_no_job_waits_behind_a_running_one_while_another_worker_is_idle():
             for record in records for spell in idle
             if spell[0] != record.worker and spell[1] + 1.0 < record.started < spell[2]]
     assert not late, f"jobs started while another worker had been idle a second: {late}"
+
+
+def test_each_job_lined_up_is_either_started_or_taken_back():
+    """The worker numbers the jobs it reads 1, 2, 3, ... and asks before it starts each."""
+    take_back = TakeBack(multiprocessing.get_context(QUICKEST_START_METHOD))
+    assert take_back.may_start(1)
+    assert take_back.take_back(5) == 2  # 1 runs: 2 to 5 go to another worker
+    take_back_again = take_back.take_back(7)  # 6 and 7 sent since, the worker still on 1
+    assert take_back_again == 2  # what it took back before stays taken back
+    assert [take_back.may_start(n) for n in range(2, 9)] == [False] * 6 + [True]
+    assert take_back.take_back(8) == 9  # 8 started: nothing left to take back
+
+
+def test_a_worker_killed_holding_the_lock_leaves_nothing_to_take_back():
+    take_back = TakeBack(multiprocessing.get_context(QUICKEST_START_METHOD))
+    take_back._lock.acquire()  # as a worker killed inside may_start()
+    assert take_back.take_back(5) == 6
 
 
 @pytest.mark.parametrize("burst", [False, True], ids=["map", "apply_async"])
