@@ -108,7 +108,8 @@ def test_fifty_pools_dropped_while_running(baseline):
             pool.apply_async(square, (lifetime,))  # some dropped with work in flight
         del pool
         gc.collect()
-    assert sum("unclosed running pool" in str(warning.message) for warning in caught) == 50
+    assert sum("unclosed running multiprocessing pool" in str(warning.message)
+               for warning in caught) == 50
     deadline = time.monotonic() + 60
     while leak_snapshot() != baseline[0] and time.monotonic() < deadline:
         time.sleep(0.1)  # each dropped pool's dispatcher is stopping its workers
