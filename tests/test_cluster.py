@@ -393,7 +393,7 @@ def test_terminate_stops_an_imap_whose_input_blocks(client):
 
     def items():
         yield 1
-        go_on.wait(WAIT)
+        go_on.wait(3 * WAIT)  # longer than next() waits: only terminate() can end that wait
         yield 2
 
     results = pool.imap(square, items())
