@@ -785,13 +785,15 @@ def _start_local_cluster(processes: int, start_method: str | None,
 
     Every listener is on loopback, on a port the system picks: the scheduler's web
     server (which draws the dashboard only if bokeh is installed) included, whose
-    default port 8787 a second cluster would find taken. The workers keep their files
-    (Dask's ``dask-scratch-space``, its lock files) in ``scratch``, not in the current
-    folder. ``start_method`` (None: Dask's own) is how the nannies start the workers.
+    default port 8787 a second cluster would find taken. The scheduler and the workers
+    keep their files (Dask's ``dask-scratch-space``, its lock files) in ``scratch``, not
+    in the temporary folder, where they would stay. ``start_method`` (None: Dask's own)
+    is how the nannies start the workers.
     """
-    method = {} if start_method is None else {
-        "distributed.worker.multiprocessing-method": start_method}
-    with dask.config.set(method):
+    settings = {"temporary-directory": scratch}  # the scheduler's, and the workers' default
+    if start_method is not None:
+        settings["distributed.worker.multiprocessing-method"] = start_method
+    with dask.config.set(settings):
         return distributed.LocalCluster(n_workers=processes, threads_per_worker=1,
                                         processes=True, host=LOOPBACK,
                                         dashboard_address=f"{LOOPBACK}:0",
