@@ -84,7 +84,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import uuid
 import warnings
 import weakref
@@ -103,7 +102,7 @@ from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
 from .messages import FunctionPickles, Job, dumps, loads, unpack_reply
-from .results import AsyncResult, IMapIterator
+from .results import AsyncResult, IMapIterator, run_callbacks
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_one_job
 
@@ -435,7 +434,8 @@ class _Core:
         self._callbacks: queue.SimpleQueue[tuple[int, AsyncResult] | None] = queue.SimpleQueue()
         self._collector = threading.Thread(target=self._collect, name="procsync-collector",
                                            daemon=True)
-        self._callback_thread = threading.Thread(target=self._run_callbacks,
+        self._callback_thread = threading.Thread(target=run_callbacks,
+                                                 args=(self._callbacks, self._break),
                                                  name="procsync-callbacks", daemon=True)
         self._collector.start()
         self._callback_thread.start()
@@ -615,21 +615,6 @@ class _Core:
             self._callbacks.put((job.job_id, job.result))
         elif last:
             job.result._finish()
-
-    # -- the callback thread ------------------------------------------------------------
-
-    def _run_callbacks(self) -> None:
-        """Finish results with callbacks, in the order they came in, until told to end."""
-        while (item := self._callbacks.get()) is not None:
-            job_id, result = item
-            try:
-                result._finish()
-            except Exception:  # the callback raised: report it, keep serving
-                print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
-                      file=sys.stderr)
-                traceback.print_exc()
-            except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
-                self._break(f"a callback of task {job_id} raised {error!r}", error)
 
     # -- the lifecycle ------------------------------------------------------------------
 

@@ -343,17 +343,24 @@ def stop_the_program(_value):
 
 
 def test_a_callback_raising_system_exit_breaks_the_pool_and_every_result_says_why(client):
+    """As procsync_teach.Pool does (tests/test_pool_life.py); here an imap is stopped too."""
     pool = cluster.Pool(client=client)
+    test_over = threading.Event()
+
+    def items():  # an input that ends only with the test
+        test_over.wait(3 * WAIT)
+        yield from ()
+
     running = pool.apply_async(slow, (2, "late"))  # still running when the callback raises
+    waiting = pool.imap(square, items())
     pool.apply_async(square, (2,), callback=stop_the_program)
-    with pytest.raises(PoolBroken, match="callback.*SystemExit") as broken:
-        running.get(timeout=WAIT)
-    assert isinstance(broken.value.__cause__, SystemExit)
-    later = pool.apply_async(square, (3,))
-    assert later.ready()  # settled at once
-    with pytest.raises(PoolBroken, match="SystemExit"):
-        later.get(timeout=0)
+    for result in (running, waiting):
+        with pytest.raises(PoolBroken, match="callback.*SystemExit") as broken:
+            result.next(timeout=WAIT) if result is waiting else result.get(timeout=WAIT)
+        assert isinstance(broken.value.__cause__, SystemExit)
+    assert pool.apply_async(square, (3,)).ready()  # a later one is settled at once, failed
     assert "state=BROKEN" in repr(pool) and "SystemExit" in repr(pool)
+    test_over.set()
     pool.terminate()
     pool.join()
 
