@@ -187,8 +187,9 @@ class Pool(PoolInterface):
             thread for messages, not in the one that runs tasks: what it stores in a
             module or with ``global``, tasks see; a ``threading.local`` they do not. On a
             cluster shared by several Pools, each Pool's initializer runs on every worker,
-            each once, and the next one overwrites what an earlier one stored in the same
-            variable: give each Pool its own cluster when they need different setups.
+            and runs again before this Pool's next task there if another Pool's ran since:
+            each Pool's tasks see their own setup. (Not on a worker of several threads
+            running two Pools' tasks at once: there the initializer that ran last wins.)
         initargs: the arguments for ``initializer``.
         maxtasksperchild: refused (None is the only value). A Dask worker keeps the
             results of its tasks in its memory until the caller fetches them, so
@@ -197,9 +198,10 @@ class Pool(PoolInterface):
             memory limit (``memory_limit``), past which its nanny restarts it.
         context: how the Pool's own cluster starts its worker processes: a start
             method (``"fork"``, ``"spawn"``, ``"forkserver"``) or a ``multiprocessing``
-            context. Each worker process is started by a *nanny* process of Dask's,
-            which watches it and restarts it when it dies; the start method is the one
-            the nannies use. None keeps Dask's own choice (its setting
+            context. Each worker process is started by a *nanny* of Dask's (for the
+            Pool's own cluster, an object in this process), which watches it and starts
+            another when it dies; the start method is the one the nannies use. None
+            keeps Dask's own choice (its setting
             ``distributed.worker.multiprocessing-method``, "spawn" unless changed).
             Not allowed with ``address`` or ``client``: their workers are started already.
         address: the scheduler of a running cluster, e.g. ``"tcp://127.0.0.1:8786"``.
@@ -466,12 +468,15 @@ class _Core:
             if not imap:
                 self.check_running()  # again: close() may have come while we pickled
             broken = self._broken
-            for _, job in jobs if broken is None else ():
-                job.owner = owner
-                self._pending[job.key] = job
-        for _, job in jobs if broken is not None else ():
-            self._finish_job(job, job.result._settle_job(job.first, job.calls, False, broken))
-        for message, job in jobs if broken is None else ():
+            if broken is None:
+                for _, job in jobs:
+                    job.owner = owner
+                    self._pending[job.key] = job
+        if broken is not None:  # every job fails at once, saying why
+            for _, job in jobs:
+                self._finish_job(job, job.result._settle_job(job.first, job.calls, False, broken))
+            return
+        for message, job in jobs:
             try:
                 job.future = self._client.submit(_run_on_worker, message, key=job.key)
             except Exception as error:  # terminate() closed the client meanwhile, or the
