@@ -102,7 +102,7 @@ from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
 from .messages import FunctionPickles, Job, dumps, loads, unpack_reply
-from .results import AsyncResult, IMapIterator, run_callbacks
+from .results import AsyncResult, IMapIterator, finish_reporting, run_callbacks
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_one_job
 
@@ -403,7 +403,8 @@ class _Core:
         token = uuid.uuid4().hex[:8]
         self._key_prefix = f"procsync-{token}-"  # every task's key: e.g. "procsync-3f2a9c1d-17"
         self._initializer = None if setup is None else f"procsync-initializer-{token}"
-        # Guards _state, _broken, _pending, _finished, _feeders, _arrived, _iterators.
+        # Guards _state, _broken, _pending, _finished, _feeders, _arrived, _iterators,
+        # _callbacks_open.
         # Reentrant, because a dropped Pool's finaliser may run in any thread, even one
         # that holds it (the garbage collector runs wherever objects are allocated).
         self._lock = threading.RLock()
@@ -434,6 +435,7 @@ class _Core:
         self._client.get_task_stream(count=1)  # starts the scheduler's task stream
         self._processes = self._learn_workers(self._fetch_log([]))
         self._callbacks: queue.SimpleQueue[tuple[int, AsyncResult] | None] = queue.SimpleQueue()
+        self._callbacks_open = True  # the callback thread takes more: guarded by _lock
         self._collector = threading.Thread(target=self._collect, name="procsync-collector",
                                            daemon=True)
         self._callback_thread = threading.Thread(target=run_callbacks,
@@ -546,8 +548,12 @@ class _Core:
         except BaseException as error:  # the pool cannot go on: say why, to everyone
             self._break(f"the pool's collector failed: {error!r}", error)
         finally:
-            self._shut_down()
-            self._callbacks.put(None)  # the callback thread ends after the queued callbacks
+            try:
+                self._shut_down()
+            finally:
+                with self._lock:  # the callback thread ends after the queued callbacks
+                    self._callbacks_open = False
+                    self._callbacks.put(None)
 
     def _finishing(self) -> bool:
         """Is the collector's work over? Called holding ``_lock``."""
@@ -615,11 +621,16 @@ class _Core:
 
     def _finish_job(self, job: _Job, last: bool) -> None:
         """Finish a result whose last job is in: on the callback thread if it has a
-        callback (which may use the pool, even wait for it), else here."""
-        if last and job.result._has_callbacks():
-            self._callbacks.put((job.job_id, job.result))
-        elif last:
-            job.result._finish()
+        callback (which may use the pool, even wait for it), else here; here too once
+        the callback thread has ended (``terminate()`` may settle jobs after that)."""
+        if not last:
+            return
+        with self._lock:
+            queued = self._callbacks_open and job.result._has_callbacks()
+            if queued:
+                self._callbacks.put((job.job_id, job.result))
+        if not queued:
+            finish_reporting(job.job_id, job.result, self._break)
 
     # -- the lifecycle ------------------------------------------------------------------
 
@@ -689,11 +700,13 @@ class _Core:
             except Exception:  # the cluster went away first: records() has less to say
                 self._final_log = _DaskLog({}, {}, {}, {})
             finally:
-                if self._owns_client:
-                    self._client.close()
-                self._close_cluster(stop_now=self._state in (TERMINATE, BROKEN))
-                self._ended.set()
-                _live_cores.discard(self)
+                try:
+                    if self._owns_client:
+                        self._client.close()
+                    self._close_cluster(stop_now=self._state in (TERMINATE, BROKEN))
+                finally:  # join() must never wait for ever
+                    self._ended.set()
+                    _live_cores.discard(self)
 
     def _close_cluster(self, stop_now: bool) -> None:
         """Stop the Pool's own cluster, if it has one (``stop_now``: running tasks too),

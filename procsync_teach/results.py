@@ -136,19 +136,24 @@ class AsyncResult:
 def run_callbacks(finished: queue.SimpleQueue[tuple[int, AsyncResult] | None],
                   give_up: Callable[[str, BaseException], object]) -> None:
     """A pool's callback thread: finish each ``(job_id, result)`` that comes, in turn,
-    until None comes. A callback that raises is reported and the thread goes on; one
-    that raises ``SystemExit`` or ``KeyboardInterrupt`` meant to stop: ``give_up(why,
-    error)`` tells the pool."""
+    until None comes."""
     while (item := finished.get()) is not None:
-        job_id, result = item
-        try:
-            result._finish()
-        except Exception:
-            print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
-                  file=sys.stderr)
-            traceback.print_exc()
-        except BaseException as error:
-            give_up(f"a callback of task {job_id} raised {error!r}", error)
+        finish_reporting(*item, give_up)
+
+
+def finish_reporting(job_id: int, result: AsyncResult,
+                     give_up: Callable[[str, BaseException], object]) -> None:
+    """Finish ``result``, running its callback. A callback that raises is reported and
+    the pool goes on; one that raises ``SystemExit`` or ``KeyboardInterrupt`` meant to
+    stop: ``give_up(why, error)`` tells the pool."""
+    try:
+        result._finish()
+    except Exception:
+        print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
+              file=sys.stderr)
+        traceback.print_exc()
+    except BaseException as error:
+        give_up(f"a callback of task {job_id} raised {error!r}", error)
 
 
 class IMapIterator:

@@ -363,6 +363,9 @@ def test_a_callback_raising_system_exit_breaks_the_pool_and_every_result_says_wh
     test_over.set()
     pool.terminate()
     pool.join()
+    told = []  # the callback thread has ended: a callback runs in the caller's thread
+    assert pool.apply_async(square, (4,), error_callback=told.append).ready()
+    assert [type(error) for error in told] == [PoolBroken]
 
 
 def test_a_callback_may_use_the_pool_even_close_and_join_it(client):
