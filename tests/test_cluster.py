@@ -74,10 +74,14 @@ WAIT = 20.0  # a retried task waits for a worker to be replaced: generous, never
 
 
 @pytest.fixture(scope="module")
-def shared_cluster():
-    """A LocalCluster of two single-threaded workers, on loopback, for the whole module."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address="127.0.0.1:0") as local:
+def shared_cluster(tmp_path_factory):
+    """A LocalCluster of two single-threaded workers, on loopback, for the whole module;
+    its scratch space in a folder of pytest's, not in the machine's temporary folder."""
+    scratch = str(tmp_path_factory.mktemp("dask"))
+    with dask.config.set({"temporary-directory": scratch}):
+        local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                         dashboard_address="127.0.0.1:0")
+    with local:
         yield local
 
 
