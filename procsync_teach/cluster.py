@@ -80,7 +80,8 @@ from .chunks import choose_chunksize, feed_chunks
 from .clock import now
 from .errors import PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
-from .messages import FunctionPickles, Job, dumps, unpack_reply
+from .messages import Job, unpack_reply
+from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_one_job
@@ -189,7 +190,7 @@ class Pool(PoolInterface):
         self._finished: deque[_Settled] = deque(maxlen=RECORDS_KEPT)
         self._feeders = 0  # imap input threads still running
         self._job_ids = itertools.count()
-        self._function_pickles = FunctionPickles()
+        self._function_pickles = FunctionPickles(None, namespace=self._token)
         self._slots: dict[Any, int] = {}  # worker name -> lane in the timelines
         self._lanes: dict[str, tuple[int, int]] = {}  # worker address -> (slot, pid)
         self._final_log: _DaskLog | None = None  # kept when the client goes
@@ -298,7 +299,7 @@ class Pool(PoolInterface):
         """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
         job_id = next(self._job_ids)
         key = f"procsync-{self._token}-{job_id}"
-        return (Job(job_id, function, kind, dumps(arguments)),
+        return (Job(job_id, function, kind, self._function_pickles.dumps(arguments)),
                 _Job(job_id, key, result, first, calls, now()))
 
     def _submit(self, jobs: list[tuple[Job, _Job]], imap: bool = False) -> None:
@@ -572,10 +573,10 @@ async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
 
 def _pickle_function(func: Callable[..., Any], pickles: FunctionPickles) -> bytes:
     """Pickle the function for all its jobs (once for all calls of the same function:
-    see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
+    see :class:`~procsync_teach.pickling.FunctionPickles`); mistakes surface here."""
     if not callable(func):
         raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-    return pickles.get(func)
+    return pickles.function(func)
 
 
 def _rebuild_error(job: _Job, error: BaseException, text: str) -> BaseException:

@@ -135,13 +135,12 @@ from .interface import PoolInterface
 from .messages import (
     READY,
     STOP,
-    FunctionPickles,
     InitializerFailed,
     Job,
-    dumps,
     pack_jobs,
     unpack_reply,
 )
+from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
@@ -341,11 +340,14 @@ class Pool(PoolInterface):
         ):
             raise ValueError("maxtasksperchild must be a positive int or None")
         self._processes = processes
-        self._function_pickles = FunctionPickles()
+        context = get_context(context)
+        # Before the workers start: under fork it notes what they will have.
+        self._function_pickles = FunctionPickles(context.get_start_method())
         self._dispatcher = _Dispatcher(
-            context=get_context(context),
+            context=context,
             processes=processes,
-            setup=dumps((initializer, tuple(initargs))),
+            pickles=self._function_pickles,
+            setup=self._function_pickles.dumps((initializer, tuple(initargs))),
             maxtasksperchild=maxtasksperchild,
         )
 
@@ -451,7 +453,7 @@ class Pool(PoolInterface):
         see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return self._function_pickles.get(func)
+        return self._function_pickles.function(func)
 
     # -- the lifecycle ------------------------------------------------------------------
 
@@ -506,9 +508,10 @@ class _Dispatcher:
     they share with the callers. See "Threads, and who owns what" in the module header.
     """
 
-    def __init__(self, *, context: BaseContext, processes: int, setup: bytes,
-                 maxtasksperchild: int | None):
+    def __init__(self, *, context: BaseContext, processes: int, pickles: FunctionPickles,
+                 setup: bytes, maxtasksperchild: int | None):
         self._context = context
+        self._pickles = pickles  # pickles arguments: a function among them, once
         self._setup = setup
         self._maxtasksperchild = maxtasksperchild
         self._job_ids = itertools.count()
@@ -556,8 +559,8 @@ class _Dispatcher:
     def new_job(self, *, function: bytes, kind: str, arguments: Any,
                 result: AsyncResult | IMapIterator, first: int, calls: int) -> _Job:
         """Pickle one job's arguments (here, in the caller: an unpicklable one raises here)."""
-        return _Job(next(self._job_ids), function, kind, dumps(arguments), result, first, calls,
-                    now())
+        return _Job(next(self._job_ids), function, kind, self._pickles.dumps(arguments), result,
+                    first, calls, now())
 
     def submit(self, jobs: list[_Job]) -> None:
         """Put jobs on the waiting queue and wake the dispatcher; on a broken pool, fail
