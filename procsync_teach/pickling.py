@@ -93,7 +93,7 @@ class FunctionPickles:
         # not be freed and its address reused by another, which would look unchanged).
         self._started = dict(vars(_main())) if start_method == "fork" else {}
         self._in_script = _script_definitions(_main()) if start_method in (
-            "spawn", "forkserver") else frozenset()
+            "spawn", "forkserver") else {}
         self._diverged: set[str] = set()  # names sent by value with a value workers lacked
         self._versions: dict[str, tuple[Any, int, bytes]] = {}  # name: (value, version, pickle)
         self._version_numbers = itertools.count(1)
@@ -171,10 +171,14 @@ class FunctionPickles:
                 return ("a worker started by fork has your program as it was when the pool "
                         f"started, and {', '.join(changed)} changed since")
             return ""
-        if top not in self._in_script:
-            return (f"a worker started by {self.start_method} re-imports only the top level "
-                    f"of a main script file, and {top} is not defined there once (a notebook "
-                    "has no such file)")
+        code = _code(_resolve(top))
+        if top not in self._in_script or (code and code.co_firstlineno != self._in_script[top]):
+            script = getattr(_main(), "__file__", None)
+            if script is None:
+                return (f"a worker started by {self.start_method} imports your main script "
+                        "again, and a notebook (or python -c) has no file to import")
+            return (f"a worker started by {self.start_method} imports {Path(script).name} "
+                    f"again, where {top} is not defined once at the top level")
         diverged = sorted(read & self._diverged)
         if diverged:
             return f"{', '.join(diverged)} was sent by value to these workers before"
@@ -322,31 +326,51 @@ def _resolve(qualname: str) -> Any:
     return thing
 
 
+def _code(thing: Any) -> types.CodeType | None:
+    """The code of a function, or of the one a decorator wraps; None for a class."""
+    code = getattr(getattr(thing, "__wrapped__", thing), "__code__", None)
+    return code if isinstance(code, types.CodeType) else None
+
+
 def _names_read(thing: Any) -> dict[str, None]:
     """The global names a function (or the one a decorator wraps) reads or assigns."""
-    code = getattr(getattr(thing, "__wrapped__", thing), "__code__", None)
-    return _extract_code_globals(code) if isinstance(code, types.CodeType) else {}
+    code = _code(thing)
+    return _extract_code_globals(code) if code else {}
 
 
-def _script_definitions(main: types.ModuleType) -> frozenset[str]:
-    """The names that a worker started by spawn or forkserver finds in the main module it
-    imports: each ``def`` or ``class`` at the top level of the main script file, if
-    nothing else in the module binds that name (as ``if __name__ == "__main__":`` might)."""
+def _script_definitions(main: types.ModuleType) -> dict[str, int]:
+    """What a worker started by spawn or forkserver finds in the main module it imports:
+    each ``def`` or ``class`` at the top level of the main script file, with its first
+    line, if nothing else binds that name outside ``if __name__ == "__main__":`` blocks
+    (which the worker skips) and, for a class, inside them either (a class has no line
+    number to tell its versions apart)."""
     path = getattr(main, "__file__", None)
     try:
         tree = ast.parse(Path(path).read_text()) if path else None
     except (OSError, SyntaxError, ValueError):
         tree = None
     if tree is None:
-        return frozenset()
-    bound = collections.Counter(_bindings(tree.body))
-    defined = (node.name for node in tree.body if isinstance(
-        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
-    return frozenset(name for name in defined if bound[name] == 1)
+        return {}
+    outside = [node for node in tree.body if not _is_main_guard(node)]
+    bound = collections.Counter(_bindings(outside))
+    in_guard = set(_bindings([node for node in tree.body if _is_main_guard(node)]))
+    definitions = {}
+    for node in outside:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            is_class = isinstance(node, ast.ClassDef)
+            if bound[node.name] == 1 and not (is_class and node.name in in_guard):
+                definitions[node.name] = min(
+                    [node.lineno] + [decorator.lineno for decorator in node.decorator_list])
+    return definitions
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__")
 
 
 def _bindings(statements: list[ast.stmt]) -> list[str]:
-    """Every name the module-level statements bind, nested blocks included."""
+    """Every name these module-level statements bind, nested blocks included."""
     names = []
     for statement in statements:
         for node in ast.walk(statement):
