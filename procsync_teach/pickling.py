@@ -169,7 +169,8 @@ class FunctionPickles:
                 n, _MISSING) is not vars(_main()).get(n, _MISSING))
             if changed:
                 return ("a worker started by fork has your program as it was when the pool "
-                        f"started, and {', '.join(changed)} changed since")
+                        f"started, and since then {', '.join(changed)} was defined, rebound "
+                        "or deleted")
             return ""
         code = _code(_resolve(top))
         if top not in self._in_script or (code and code.co_firstlineno != self._in_script[top]):
