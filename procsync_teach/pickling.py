@@ -92,8 +92,8 @@ class FunctionPickles:
         # Under fork: __main__ as the workers got it (strong references: an object must
         # not be freed and its address reused by another, which would look unchanged).
         self._started = dict(vars(_main())) if start_method == "fork" else {}
-        self._in_script = _script_definitions(_main()) if start_method in (
-            "spawn", "forkserver") else {}
+        self._in_script, self._script_names = _script_definitions(_main()) if (
+            start_method in ("spawn", "forkserver")) else ({}, frozenset())
         self._diverged: set[str] = set()  # names sent by value with a value workers lacked
         self._versions: dict[str, tuple[Any, int, bytes]] = {}  # name: (value, version, pickle)
         self._version_numbers = itertools.count(1)
@@ -180,9 +180,12 @@ class FunctionPickles:
                         "again, and a notebook (or python -c) has no file to import")
             return (f"a worker started by {self.start_method} imports {Path(script).name} "
                     f"again, where {top} is not defined once at the top level")
-        diverged = sorted(read & self._diverged)
-        if diverged:
-            return f"{', '.join(diverged)} was sent by value to these workers before"
+        main = vars(_main())
+        unlike = sorted(n for n in read if n in self._diverged  # (top's line is checked)
+                        or (n != top and n in main and n not in self._script_names))
+        if unlike:
+            return (f"{', '.join(unlike)} in the workers' copy of {top}'s module is not "
+                    "yours (set under the __main__ guard, or sent by value before)")
         return ""
 
     def by_reference(self, thing: Any, looked_up: list[tuple[Any, ...]]) -> bool:
@@ -339,19 +342,22 @@ def _names_read(thing: Any) -> dict[str, None]:
     return _extract_code_globals(code) if code else {}
 
 
-def _script_definitions(main: types.ModuleType) -> dict[str, int]:
-    """What a worker started by spawn or forkserver finds in the main module it imports:
-    each ``def`` or ``class`` at the top level of the main script file, with its first
-    line, if nothing else binds that name outside ``if __name__ == "__main__":`` blocks
-    (which the worker skips) and, for a class, inside them either (a class has no line
-    number to tell its versions apart)."""
+def _script_definitions(main: types.ModuleType) -> tuple[dict[str, int], frozenset[str]]:
+    """What a worker started by spawn or forkserver finds in the main module it imports.
+
+    Returns each ``def`` or ``class`` at the top level of the main script file, with its
+    first line, if nothing else binds that name outside ``if __name__ == "__main__":``
+    blocks (which the worker skips) and, for a class, inside them either (a class has no
+    line number to tell its versions apart); and the names that the file binds outside
+    those blocks and never inside them: the worker's have the program's values.
+    """
     path = getattr(main, "__file__", None)
     try:
-        tree = ast.parse(Path(path).read_text()) if path else None
+        tree = ast.parse(Path(path).read_bytes()) if path else None  # its coding line says how
     except (OSError, SyntaxError, ValueError):
         tree = None
     if tree is None:
-        return {}
+        return {}, frozenset()
     outside = [node for node in tree.body if not _is_main_guard(node)]
     bound = collections.Counter(_bindings(outside))
     in_guard = set(_bindings([node for node in tree.body if _is_main_guard(node)]))
@@ -362,7 +368,7 @@ def _script_definitions(main: types.ModuleType) -> dict[str, int]:
             if bound[node.name] == 1 and not (is_class and node.name in in_guard):
                 definitions[node.name] = min(
                     [node.lineno] + [decorator.lineno for decorator in node.decorator_list])
-    return definitions
+    return definitions, frozenset(bound) - in_guard
 
 
 def _is_main_guard(node: ast.stmt) -> bool:

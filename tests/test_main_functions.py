@@ -248,6 +248,34 @@ def test_a_scripts_classes_and_enums_keep_their_identity(start_method):
     ]
 
 
+GUARDED = BOTH_POOLS + """
+LIMIT = 1
+
+
+def over(x):
+    return x > LIMIT
+
+
+if __name__ == "__main__":
+    LIMIT = 5  # only the program sees this: a spawned worker skips this block
+    OFFSET = 3
+
+    def shifted(x):
+        return x + OFFSET
+
+    with ours(2) as pool:
+        print(pool.map(over, [1, 4, 6]), pool.apply(shifted, (1,)))
+"""
+
+
+def test_a_script_function_that_reads_what_the_main_guard_set_goes_by_value(start_method):
+    """A worker started by spawn or forkserver imports the script without running its
+    ``__main__`` block: its LIMIT would be 1, and it has no ``shifted`` at all. Such
+    functions go by value, and see the program's values (the standard library's spawned
+    workers answer ``[False, True, True]`` and cannot find ``shifted``)."""
+    assert run_main(GUARDED, start_method, as_file=True) == ["[False, False, True] 4"]
+
+
 DELETED = """
 import procsync_teach
 
