@@ -266,20 +266,20 @@ with Pool(2, context="spawn") as pool:
 # member of your class, whatever the start method:
 
 # %%
-class Fruit(enum.Enum):
-    APPLE = 1
-    PEAR = 2
+class Size(enum.Enum):
+    SMALL = "S"
+    LARGE = "L"
 
 
-PRICE = {Fruit.APPLE: 3, Fruit.PEAR: 5}
+CUPS = {Size.SMALL: "250 ml", Size.LARGE: "400 ml"}
 
 
-def price(fruit):
-    return PRICE[fruit]
+def cup(size):
+    return CUPS[size]
 
 
 with Pool(2) as pool:
-    print(pool.map(price, list(Fruit)), pool.apply(Fruit, (2,)) is Fruit.PEAR)
+    print(pool.map(cup, list(Size)), pool.apply(Size, ("L",)) is Size.LARGE)
 
 # %% [markdown]
 # With `multiprocessing.Pool`, put the functions your tasks call in a module (a `.py`
