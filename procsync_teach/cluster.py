@@ -101,7 +101,8 @@ from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .interface import PoolInterface
-from .messages import FunctionPickles, Job, dumps, loads, unpack_reply
+from .messages import Job, loads, unpack_reply
+from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator, finish_reporting, run_callbacks
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_one_job
@@ -245,9 +246,14 @@ class Pool(PoolInterface):
             raise ValueError("context is for the Pool's own cluster: the workers of a "
                              "cluster that runs already are started")
         method = None if context is None else get_context(context).get_start_method()
-        setup = None if initializer is None else dumps((initializer, tuple(initargs)))
-        self._core = _Core(processes, method, setup, address, client)
-        self._function_pickles = FunctionPickles()
+        token = uuid.uuid4().hex[:8]  # names this pool's tasks, and its namespace on a worker
+        # Functions go by value into a namespace of this pool's on each Dask worker, never
+        # the worker's __main__: programs that share a cluster never see each other's globals.
+        self._function_pickles = FunctionPickles(None, namespace=token)
+        setup = (None if initializer is None
+                 else self._function_pickles.dumps((initializer, tuple(initargs))))
+        self._core = _Core(processes, method, setup, address, client, token,
+                           self._function_pickles)
 
     def __repr__(self) -> str:
         if self._core._broken is not None:
@@ -381,7 +387,8 @@ class _Core:
     """
 
     def __init__(self, processes: int | None, start_method: str | None, setup: bytes | None,
-                 address: str | None, client: distributed.Client | None):
+                 address: str | None, client: distributed.Client | None, token: str,
+                 pickles: FunctionPickles):
         self._cluster: distributed.LocalCluster | None = None
         self._scratch: str | None = None  # the owned cluster's scratch folder, removed at the end
         self._owns_client = client is None
@@ -400,7 +407,7 @@ class _Core:
             self._close_cluster(stop_now=False)  # ours: it must not outlive the failed Pool
             raise
         self._clock_offset = time.time() - now()  # Dask's times are time.time()
-        token = uuid.uuid4().hex[:8]
+        self._pickles = pickles  # pickles the arguments: a function among them, once
         self._key_prefix = f"procsync-{token}-"  # every task's key: e.g. "procsync-3f2a9c1d-17"
         self._initializer = None if setup is None else f"procsync-initializer-{token}"
         # Guards _state, _broken, _pending, _finished, _feeders, _arrived, _iterators,
@@ -455,7 +462,7 @@ class _Core:
             result: AsyncResult | IMapIterator, first: int, calls: int) -> tuple[Job, _Job]:
         """Pickle one job (here, in the caller: an unpicklable argument raises here)."""
         job_id = next(self._job_ids)
-        return (Job(job_id, function, kind, dumps(arguments)),
+        return (Job(job_id, function, kind, self._pickles.dumps(arguments)),
                 _Job(job_id, f"{self._key_prefix}{job_id}", result, first, calls, now()))
 
     def submit(self, owner: Pool, jobs: list[tuple[Job, _Job]], imap: bool = False) -> None:
@@ -812,10 +819,10 @@ async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
 
 def _pickle_function(func: Callable[..., Any], pickles: FunctionPickles) -> bytes:
     """Pickle the function for all its jobs (once for all calls of the same function:
-    see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
+    see :class:`~procsync_teach.pickling.FunctionPickles`); mistakes surface here."""
     if not callable(func):
         raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-    return pickles.get(func)
+    return pickles.function(func)
 
 
 def _rebuild_error(job: _Job, error: BaseException, text: str) -> BaseException:
