@@ -22,6 +22,7 @@ import functools
 import multiprocessing
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -87,6 +88,66 @@ def apply_burst(count: int, function: Callable) -> tuple[Callable, Callable]:
             for result in results:
                 result.get(60)
             return time.perf_counter() - start
+
+    ours, stdlib = _both_pools(2, "fork")
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
+BIG: list[int] = []  # a large global of __main__, filled by the rows that use it
+
+
+def uses_big(i):
+    return BIG[i]
+
+
+def call(function_and_argument):
+    function, argument = function_and_argument
+    return function(argument)
+
+
+def big_global(count: int, as_argument: bool) -> tuple[Callable, Callable]:
+    """A function of __main__ that reads a 1 M-element global, defined before the pool
+    starts: ``count`` apply_async calls of it, or one map that passes it as an argument
+    (``map(call, [(uses_big, i), ...])``). Both pools send it by name under fork."""
+
+    def run(make_pool):
+        BIG[:] = range(1_000_000)
+        with make_pool() as pool:
+            pool.apply(tiny, (0,))
+            start = time.perf_counter()
+            if as_argument:
+                pool.map(call, [(uses_big, i) for i in range(count)])
+            else:
+                for result in [pool.apply_async(uses_big, (i,)) for i in range(count)]:
+                    result.get(60)
+            elapsed = time.perf_counter() - start
+        BIG.clear()
+        return elapsed
+
+    ours, stdlib = _both_pools(2, "fork")
+    return (lambda: run(ours)), (lambda: run(stdlib))
+
+
+def worker_peak_mb(_=None) -> float:
+    """In a worker: the most memory (resident) it has used so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def uses_large(_):
+    return len(BIG)
+
+
+def large_global_memory() -> tuple[Callable, Callable]:
+    """Under fork, a worker's peak memory after tasks that read a 200 MB global: it shares
+    the parent's copy unless the global is sent again. Returns MB, not seconds."""
+
+    def run(make_pool):
+        BIG[:] = [b"x" * 200 * 2**20]  # one 200 MB object, touched
+        with make_pool() as pool:
+            pool.map(uses_large, range(8), chunksize=1)
+            peak = max(pool.map(worker_peak_mb, range(4), chunksize=1))
+        BIG.clear()
+        return peak
 
     ours, stdlib = _both_pools(2, "fork")
     return (lambda: run(ours)), (lambda: run(stdlib))
@@ -216,10 +277,14 @@ def workloads() -> dict[str, tuple]:
             (map_workload(nap, [0.0] * 40 + [0.1, 0.0] * 8, 1), 1.05),
         "500 sequential apply round trips": (apply_round_trips(500), 1.0),
         "5,000 apply_async at once, importable function (abs)": (apply_burst(5_000, abs), None),
-        # tiny lives in __main__ here, as a notebook's functions do: ours pickles it by
-        # value once for the pool, the stdlib by name with every call (and could not find
-        # it under spawn).
+        # tiny lives in __main__ here, defined before the pools start: both send it by
+        # name (under spawn a notebook's would go by value: see procsync_teach.pickling).
         "5,000 apply_async at once, function from __main__": (apply_burst(5_000, tiny), 1.2),
+        "5,000 apply_async, __main__ function reading a 1 M-element global":
+            (big_global(5_000, as_argument=False), 1.2),
+        "map of 5,000 calls given that function as an argument":
+            (big_global(5_000, as_argument=True), 1.5),
+        "worker peak memory (MB, not s) under fork, 200 MB global": (large_global_memory(), 1.1),
         "Pool(2) start+apply+close+join, fork": (pool_lifetime("fork"), 1.5),
         "Pool(2) start+apply+close+join, spawn": (pool_lifetime("spawn"), 1.5),
         "Pool(2) start+apply+close+join, forkserver": (pool_lifetime("forkserver"), 1.5),

@@ -49,9 +49,10 @@ class PoolInterface:
 
         The items are cut into chunks of ``chunksize`` items, one job per chunk; by
         default about four chunks per worker, as ``multiprocessing`` does. Blocks until
-        every result is back. If tasks fail, the first error is raised once every chunk
-        has finished (as in ``multiprocessing`` since Python 3.8), so that no chunk is
-        still running when your ``with`` block terminates the pool.
+        every result is back. If tasks fail, the first error to come back (not the first
+        in the order of the items) is raised once every chunk has finished (as in
+        ``multiprocessing`` since Python 3.8), so that no chunk is still running when
+        your ``with`` block terminates the pool.
         """
         return self.map_async(func, iterable, chunksize).get()
 

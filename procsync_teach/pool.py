@@ -150,13 +150,12 @@ from .interface import PoolInterface
 from .messages import (
     READY,
     STOP,
-    FunctionPickles,
     InitializerFailed,
     Job,
-    dumps,
     pack_jobs,
     unpack_reply,
 )
+from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator
 from .takeback import TakeBack
 from .trace import RECORDS_KEPT, TaskRecord
@@ -324,17 +323,21 @@ class Pool(PoolInterface):
     ``os.fork()`` that uses the copy it inherited gets a :class:`PoolError` saying so
     (``multiprocessing``'s accepts the task, which never runs: ``get()`` waits for ever).
 
-    Functions from a notebook (``__main__``) travel by value, but share one namespace in
-    a worker, its ``__main__``, as in ``multiprocessing``: what your ``initializer`` or a
-    task stores with ``global``, the next task reads. A worker keeps the variables it has
-    (change one in the notebook and pass it as an argument, or start a new pool), but
-    takes a function you redefined in its new version. A function that cannot be pickled
-    by value (it uses a thread lock, a queue) goes by name, as in ``multiprocessing``: a
-    worker finds it where that pool's would (under fork, if it existed when the pool
-    started), or the task fails with an ``AttributeError`` that says why. Each function
-    is pickled once, however many calls; what is pickled with it (the object of a bound
-    method, a callable object) comes afresh to every job, as in ``multiprocessing``.
-    The details: :mod:`procsync_teach.messages`.
+    What your main program defines reaches a worker by one rule. It goes *by reference*,
+    exactly as in ``multiprocessing``, wherever the worker already has that very object:
+    a script's top-level functions, classes and Enums, and under fork whatever existed
+    when the pool started and has not been rebound since; so classes keep their identity
+    and a large global is shared, not copied. Anything else (a notebook cell's function
+    under spawn or forkserver, what you defined or rebound after the pool started, a
+    lambda, a closure, a decorated helper) goes *by value*, with your globals as they are
+    at the call, except a name the worker assigned itself (your ``initializer``'s
+    ``global``), which wins. Unlike ``multiprocessing``, whose forked workers keep the
+    globals they started with, a global you rebind after the pool started is seen as
+    rebound. A function that can go neither way (it uses a thread lock, and the worker
+    cannot find it by name) makes the call raise ``pickle.PicklingError`` saying why.
+    Each function is pickled once per version, however many calls; what is pickled with
+    it (the object of a bound method, a callable object) comes afresh to every job, as
+    in ``multiprocessing``. The details: :mod:`procsync_teach.pickling`.
 
     Args:
         processes: how many workers; None means as many as this process may use:
@@ -372,11 +375,14 @@ class Pool(PoolInterface):
         ):
             raise ValueError("maxtasksperchild must be a positive int or None")
         self._processes = processes
-        self._function_pickles = FunctionPickles()
+        context = get_context(context)
+        # Before the workers start: under fork it notes what they will have.
+        self._function_pickles = FunctionPickles(context.get_start_method())
         self._dispatcher = _Dispatcher(
-            context=get_context(context),
+            context=context,
             processes=processes,
-            setup=dumps((initializer, tuple(initargs))),
+            pickles=self._function_pickles,
+            setup=self._function_pickles.dumps((initializer, tuple(initargs))),
             maxtasksperchild=maxtasksperchild,
         )
 
@@ -485,7 +491,7 @@ class Pool(PoolInterface):
         see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
         if not callable(func):
             raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return self._function_pickles.get(func)
+        return self._function_pickles.function(func)
 
     # -- the lifecycle ------------------------------------------------------------------
 
@@ -554,9 +560,10 @@ class _Dispatcher:
     they share with the callers. See "Threads, and who owns what" in the module header.
     """
 
-    def __init__(self, *, context: BaseContext, processes: int, setup: bytes,
-                 maxtasksperchild: int | None):
+    def __init__(self, *, context: BaseContext, processes: int, pickles: FunctionPickles,
+                 setup: bytes, maxtasksperchild: int | None):
         self._context = context
+        self._pickles = pickles  # pickles arguments: a function among them, once
         self._setup = setup
         self._maxtasksperchild = maxtasksperchild
         self._job_ids = itertools.count()
@@ -605,8 +612,8 @@ class _Dispatcher:
     def new_job(self, *, function: bytes, kind: str, arguments: Any,
                 result: AsyncResult | IMapIterator, first: int, calls: int) -> _Job:
         """Pickle one job's arguments (here, in the caller: an unpicklable one raises here)."""
-        return _Job(next(self._job_ids), function, kind, dumps(arguments), result, first, calls,
-                    now())
+        return _Job(next(self._job_ids), function, kind, self._pickles.dumps(arguments), result,
+                    first, calls, now())
 
     def submit(self, jobs: list[_Job]) -> None:
         """Put jobs on the waiting queue and wake the dispatcher; on a broken pool, fail
@@ -704,18 +711,15 @@ class _Dispatcher:
     def _run_callbacks(self) -> None:
         """Finish results with callbacks, in the order they came in, until told to end."""
         while (item := self._callbacks.get()) is not None:
-            self._finish_result(*item)
-            del item  # a result holds its pool: hold none while waiting for the next
-
-    def _finish_result(self, job_id: int, result: AsyncResult) -> None:
-        try:
-            result._finish()
-        except Exception:  # the callback raised: report it, keep serving
-            print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
-                  file=sys.stderr)
-            traceback.print_exc()
-        except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
-            self._break(f"a callback of task {job_id} raised {error!r}", error)
+            job_id, result = item
+            try:
+                result._finish()  # which lets go of the result's pool: see results.py
+            except Exception:  # the callback raised: report it, keep serving
+                print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
+                      file=sys.stderr)
+                traceback.print_exc()
+            except BaseException as error:  # SystemExit, KeyboardInterrupt: it meant to stop
+                self._break(f"a callback of task {job_id} raised {error!r}", error)
 
     # -- the dispatcher thread ------------------------------------------------------------
 

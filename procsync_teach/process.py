@@ -6,7 +6,8 @@ up in its own ``__main__``, and a function defined in a notebook cell is not the
 the child dies with ``AttributeError: Can't get attribute 'f'``.
 
 :func:`Process` makes the same process object, with one difference: the target
-travels *by value* (pickled with cloudpickle, code and all), and the child runs it
+travels *by value* where the child could not find it by name (pickled with cloudpickle,
+code and all: see :mod:`procsync_teach.pickling`), and the child runs it
 through a small trampoline, :func:`_run_target`, which unpickles it, points the
 child's output at an open :func:`~procsync_teach.capture_output`, and calls it.
 The arguments still travel the standard way, so anything ``multiprocessing`` lets
@@ -22,7 +23,8 @@ from typing import Any
 
 from .capture import active_folder, write_to
 from .context import get_context
-from .messages import dumps, loads
+from .messages import loads
+from .pickling import FunctionPickles
 
 
 def Process(  # noqa: N802 - it stands in for the class multiprocessing.Process
@@ -51,9 +53,11 @@ def Process(  # noqa: N802 - it stands in for the class multiprocessing.Process
     Returns:
         A ``multiprocessing`` process object (not yet started).
     """
-    return get_context(context).Process(
+    context = get_context(context)
+    return context.Process(
         target=_run_target,
-        args=(dumps(target), active_folder(), *args),
+        args=(FunctionPickles(context.get_start_method()).dumps(target), active_folder(),
+              *args),
         kwargs=kwargs or {},
         name=name,
         daemon=daemon,

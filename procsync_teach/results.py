@@ -14,7 +14,10 @@ callback thread if it has a callback, so that a slow callback never idles the wo
 
 from __future__ import annotations
 
+import queue
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -134,6 +137,29 @@ class AsyncResult:
         finally:
             self._done.set()
             self._pool = None  # as the stdlib's: a result that is in no longer holds its pool
+
+
+def run_callbacks(finished: queue.SimpleQueue[tuple[int, AsyncResult] | None],
+                  give_up: Callable[[str, BaseException], object]) -> None:
+    """A pool's callback thread: finish each ``(job_id, result)`` that comes, in turn,
+    until None comes."""
+    while (item := finished.get()) is not None:
+        finish_reporting(*item, give_up)
+
+
+def finish_reporting(job_id: int, result: AsyncResult,
+                     give_up: Callable[[str, BaseException], object]) -> None:
+    """Finish ``result``, running its callback. A callback that raises is reported and
+    the pool goes on; one that raises ``SystemExit`` or ``KeyboardInterrupt`` meant to
+    stop: ``give_up(why, error)`` tells the pool."""
+    try:
+        result._finish()
+    except Exception:
+        print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
+              file=sys.stderr)
+        traceback.print_exc()
+    except BaseException as error:
+        give_up(f"a callback of task {job_id} raised {error!r}", error)
 
 
 class IMapIterator:

@@ -45,9 +45,9 @@ from .messages import (
     dumps,
     loads,
     pack_reply,
-    unpack_function,
     unpack_jobs,
 )
+from .pickling import note_start_up
 from .takeback import TakeBack
 
 #: How often a worker checks that its parent is still alive, in seconds.
@@ -67,6 +67,7 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None,
     """
     _watch_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    note_start_up()  # before the initializer: what it assigns is the worker's own
     try:
         initializer, initargs = loads(setup)  # fails if it went by name and is not found here
         if initializer is not None:
@@ -155,8 +156,8 @@ class _JobFunction:
     """The function of the last job: the pool sends a function only when it changes, and
     a job whose ``function`` is None runs the same one as the job before it.
 
-    When a function arrives, the globals of ``__main__`` that came with it are merged into
-    this worker's ``__main__``, once (see :mod:`~procsync_teach.messages`). Then:
+    A function that arrives by value sets the globals it reads in this worker's
+    ``__main__`` as it is unpickled (see :mod:`~procsync_teach.pickling`). Then:
 
     * a plain function with no closure is unpickled once and kept, as ``multiprocessing``'s
       worker keeps the function it looks up by name: the same object job after job;
@@ -166,17 +167,14 @@ class _JobFunction:
     """
 
     def __init__(self) -> None:
-        self._arrived = b""  # as it came from the pool
-        self._pickled: bytes | None = None  # once its globals are merged; None: retry that
+        self._pickled = b""  # as it came from the pool
         self._kept: Callable[..., Any] | None = None  # a plain function, once unpickled
 
     def get(self, pickled: bytes | None) -> Callable[..., Any]:
         if pickled is not None:
-            self._arrived, self._pickled, self._kept = pickled, None, None
+            self._pickled, self._kept = pickled, None
         if self._kept is not None:
             return self._kept
-        if self._pickled is None:
-            self._pickled = unpack_function(self._arrived)
         function = loads(self._pickled)
         if type(function) is types.FunctionType and function.__closure__ is None:
             self._kept = function

@@ -336,6 +336,49 @@ class CountCalls:
         return self.calls
 
 
+def counting_closure():
+    """A closure that counts its own calls in a list it closes over: a task whose state
+    could carry over from one job to the next, if a worker kept it between jobs (the
+    standard library cannot send it at all: it pickles functions by name)."""
+    calls = []
+
+    def count(_=None):
+        calls.append(None)
+        return len(calls)
+
+    return count
+
+
+# -- tasks that wait for a sign from the test ------------------------------------------------
+
+
+def wait_for_file(item):
+    """``item`` is ``(path, value)``: wait until a file exists at ``path`` (None: do not
+    wait), then return ``value``. The test creates the file when it has seen what must
+    come first, so the order of events is the test's, not the clock's."""
+    path, value = item
+    deadline = time.monotonic() + 60
+    while path is not None and not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no file at {path} within 60 s")
+        time.sleep(0.005)
+    return value
+
+
+def fail_after_file(item):
+    """:func:`wait_for_file`, then raise a ValueError that names ``value``."""
+    raise ValueError(f"item {wait_for_file(item)} failed")
+
+
+def a_main_function_named_twin(_=None):
+    """Define ``twin`` anew in this worker's ``__main__`` and return it: a result that is a
+    function of ``__main__``, named like one the caller's ``__main__`` has. ``twin`` uses
+    the global ``twin`` (itself), so a pickler that sends it by value sends that too."""
+    namespace = vars(sys.modules["__main__"])
+    exec("def twin():\n    return 'made in a worker', twin\n", namespace)
+    return namespace["twin"]
+
+
 # -- exercise checks ---------------------------------------------------------------------
 
 

@@ -1,14 +1,16 @@
 """Functions defined in ``__main__`` (a notebook, a script) behave in the workers as in
-the standard library's pool, and also where that pool cannot find them.
+the standard library's pool wherever that pool works, and by one rule where it cannot
+(procsync_teach.pickling's header):
 
-* They share one namespace in a worker, its ``__main__``: what an initializer stores
-  with ``global``, a task reads; a worker keeps its variables, and takes a function
-  redefined in the notebook in its new version.
-* What cannot be pickled by value (it uses a thread lock, a queue) goes by name, as the
-  standard library sends it: it works under fork, and fails clearly where the worker
-  cannot find it.
-* A function is pickled once, not at every call, however large its globals.
-* Each job gets its function afresh: nothing one job does to it carries over.
+* by reference where the worker has that very object: a script's classes and Enums keep
+  their identity, a large global is shared copy-on-write under fork, a deleted name is
+  gone, as in the standard library;
+* by value elsewhere, with the program's globals as they were at the call: every task of
+  one call gets the same answer, closures and redefined helpers included, and what a
+  worker assigned itself (an initializer's ``global``) wins;
+* a function and its globals are pickled once per pool and version, whether it is the
+  task or an argument, and a worker unpickles a large global once;
+* where neither way can work, the call raises and says why and what to do.
 
 A function defined in a test module is not in ``__main__``, so the tests that need one
 run a script: as a file, whose ``__main__`` a spawned worker imports too (the standard
@@ -188,14 +190,261 @@ pool.terminate()
 """
 
 
-def test_a_worker_keeps_its_variables_and_takes_redefined_functions(start_method):
-    """The rule for a global a worker already has (see procsync_teach.messages): a
-    variable keeps the worker's value, as in the standard library, whose workers keep the
-    globals they started with (pass a changing value as an argument); a function defined
-    anew replaces the worker's, as a notebook cell run again replaces it."""
+def test_a_rebound_global_and_a_redefined_function_are_seen_as_at_the_call(start_method):
+    """A variable rebound and a function redefined after the pool started: the next call
+    sees both as they are now (a notebook cell run again)."""
     assert run_main(REDEFINED, start_method, as_file=False) == [
-        "(1, 'first')", "(1, 'second')"
+        "(1, 'first')", "(2, 'second')"
     ]
+
+
+# -- by reference, as in the standard library -----------------------------------------------
+
+IDENTITY = BOTH_POOLS + """
+import enum
+
+
+class Fruit(enum.Enum):
+    APPLE = 1
+    PEAR = 2
+
+
+PRICE = {Fruit.APPLE: 3, Fruit.PEAR: 5}
+
+
+def price(fruit):
+    return PRICE[fruit]
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+ORIGIN = Point(0, 0)
+
+
+def get_origin():
+    return ORIGIN
+
+
+def run(make_pool):
+    with make_pool(2) as pool:
+        prices = pool.map(price, [Fruit.APPLE, Fruit.PEAR])
+        return prices, isinstance(pool.apply(get_origin), Point), pool.apply(Fruit, (2,))
+
+
+if __name__ == "__main__":
+    print("stdlib:", run(theirs))
+    print("ours:", run(ours))
+"""
+
+
+def test_a_scripts_classes_and_enums_keep_their_identity(start_method):
+    """An Enum member is a dict key in the worker, a result is an instance of the class
+    here: the class travels by name, so it is the same class, as in the standard library."""
+    assert run_main(IDENTITY, start_method, as_file=True) == [
+        "stdlib: ([3, 5], True, <Fruit.PEAR: 2>)", "ours: ([3, 5], True, <Fruit.PEAR: 2>)"
+    ]
+
+
+GUARDED = BOTH_POOLS + """
+LIMIT = 1
+
+
+def over(x):
+    return x > LIMIT
+
+
+if __name__ == "__main__":
+    LIMIT = 5  # only the program sees this: a spawned worker skips this block
+    OFFSET = 3
+
+    def shifted(x):
+        return x + OFFSET
+
+    with ours(2) as pool:
+        print(pool.map(over, [1, 4, 6]), pool.apply(shifted, (1,)))
+"""
+
+
+def test_a_script_function_that_reads_what_the_main_guard_set_goes_by_value(start_method):
+    """A worker started by spawn or forkserver imports the script without running its
+    ``__main__`` block: its LIMIT would be 1, and it has no ``shifted`` at all. Such
+    functions go by value, and see the program's values (the standard library's spawned
+    workers answer ``[False, True, True]`` and cannot find ``shifted``)."""
+    assert run_main(GUARDED, start_method, as_file=True) == ["[False, False, True] 4"]
+
+
+DELETED = """
+import procsync_teach
+
+pool = procsync_teach.Pool(2, context=METHOD)
+
+
+def total(numbers):
+    return sum(numbers)
+
+
+sum = 0  # by mistake
+try:
+    pool.apply(total, ([1, 2],))
+except TypeError as error:
+    print(error)
+del sum
+print(pool.apply(total, ([1, 2],)), pool.map(total, [[1], [2, 3]] * 2, chunksize=1))
+pool.terminate()
+"""
+
+
+def test_a_deleted_global_is_gone_in_the_workers_too(start_method):
+    """``del sum`` brings back the builtin, in the workers as here."""
+    assert run_main(DELETED, start_method, as_file=False) == [
+        "'int' object is not callable", "3 [1, 5, 1, 5]"
+    ]
+
+
+# -- by value: every task of one call sees that call's globals ------------------------------
+
+ONE_CALL_ONE_ANSWER = """
+import functools
+
+import procsync_teach
+
+pool = procsync_teach.Pool(2, context=METHOD)
+X = 1
+
+
+def get_x(_):
+    return X
+
+
+helper = lambda: 1  # noqa: E731
+
+
+def call_helper(_):
+    return helper()
+
+
+def times(factor):  # a decorator without functools.wraps
+    def decorate(function):
+        def wrapper(x):
+            return factor * function(x)
+        return wrapper
+    return decorate
+
+
+@times(1)
+def base(x):
+    return x
+
+
+def call_base(_):
+    return base(1)
+
+
+@functools.lru_cache
+def power(x):
+    return x * x
+
+
+def answers():
+    return [pool.map(function, range(6), chunksize=1)
+            for function in (get_x, call_helper, call_base, power)]
+
+
+print(answers())
+X = 10
+helper = lambda: 100  # noqa: E731
+
+
+@times(100)
+def base(x):
+    return x
+
+
+@functools.cache
+def power(x):
+    return x * x * x
+
+
+print(answers())
+pool.terminate()
+"""
+
+
+def test_every_task_of_one_call_sees_the_globals_of_that_call(start_method):
+    """A global rebound, a lambda helper redefined, a helper wrapped by a decorator without
+    ``functools.wraps`` redefined, an ``lru_cache`` helper redefined, all between two
+    maps: each map's six tasks, on two workers, give one answer, the notebook's."""
+    assert run_main(ONE_CALL_ONE_ANSWER, start_method, as_file=False) == [
+        str([[1] * 6, [1] * 6, [1] * 6, [0, 1, 4, 9, 16, 25]]),
+        str([[10] * 6, [100] * 6, [100] * 6, [0, 1, 8, 27, 64, 125]]),
+    ]
+
+
+CLOSURE = """
+import procsync_teach
+
+
+def make_adder():
+    amount = 1
+
+    def add(x):
+        return x + amount
+
+    def set_amount(value):
+        nonlocal amount
+        amount = value
+
+    return add, set_amount
+
+
+add, set_amount = make_adder()
+with procsync_teach.Pool(2, context=METHOD) as pool:
+    print(pool.apply(add, (10,)), add(10))
+    set_amount(100)
+    print(pool.apply(add, (10,)), add(10), pool.map(add, range(4), chunksize=1))
+"""
+
+
+def test_a_closure_is_sent_as_it_is_at_the_call(start_method):
+    assert run_main(CLOSURE, start_method, as_file=False) == [
+        "11 11", "110 110 [100, 101, 102, 103]"
+    ]
+
+
+PLACEHOLDER = """
+import procsync_teach
+
+conn = None  # a placeholder: each worker connects in the initializer
+
+
+def connect(name):
+    global conn
+    conn = f"connection {name}"
+
+
+pool = procsync_teach.Pool(2, initializer=connect, initargs=("db",), context=METHOD)
+
+
+def query(i):
+    return conn, i
+
+
+print(pool.map(query, range(2)))
+conn = "the notebook's own"
+print(pool.map(query, range(2)))
+pool.terminate()
+"""
+
+
+def test_what_the_worker_assigned_itself_wins_over_the_notebooks_placeholder(start_method):
+    """The initializer's ``global conn`` is the worker's own: the notebook's ``conn``,
+    a placeholder, rebound or not, does not replace it."""
+    assert run_main(PLACEHOLDER, start_method, as_file=False) == [
+        "[('connection db', 0), ('connection db', 1)]",
+    ] * 2
 
 
 # -- what cannot go by value goes by name ----------------------------------------------------
@@ -270,30 +519,36 @@ if __name__ == "__main__":
     ]
 
 
-def test_what_cannot_go_by_value_fails_clearly_where_a_worker_cannot_find_it(start_method):
-    """With no file (a notebook), a worker started by spawn or forkserver has no such
-    name in its ``__main__``: the task fails with AttributeError (the pool, with
-    PoolError, if it is the initializer), as it does in the standard library's worker
-    (whose pool then hangs), and the message says why and what to do. Under fork the
-    worker inherited the functions."""
+def test_what_can_go_neither_by_name_nor_by_value_fails_clearly_at_the_call(start_method):
+    """With no file (a notebook), a worker started by spawn or forkserver cannot find
+    these functions by name, and no pickler can copy a thread lock or a queue: the call
+    raises PicklingError at once, naming the function, why each way failed and the fix
+    (the standard library's pool hangs). Under fork the workers inherited them."""
     script = UNPICKLABLE_GLOBALS + """
-for outcome in run(ours) + [run_initializer(ours)]:
-    print(outcome)
+import pickle
+
+for function in (uses_lock, uses_queue, Guarded().double, take_lock):
+    try:
+        with ours(1, initializer=take_lock if function is take_lock else None) as pool:
+            print(pool.apply(function, (3,)) if function is not take_lock else "ready")
+    except pickle.PicklingError as error:
+        print(error)
 """
     lines = run_main(script, start_method, as_file=False)
     if start_method == "fork":
-        assert lines == ["3", "4", "10", "3"]
+        assert lines == ["3", "3", "6", "ready"]
         return
     lock_error = "TypeError: cannot pickle '_thread.lock' object"
     reasons = [lock_error, "RuntimeError: Queue objects", lock_error, lock_error]
     assert len(lines) == 4, lines
-    for line, name, reason in zip(lines, ["uses_lock", "uses_queue", "Guarded", "take_lock"],
+    for line, name, reason in zip(lines, ["uses_lock", "uses_queue", "Guarded.double",
+                                          "take_lock"],
                                   reasons, strict=True):
-        assert f"Can't get attribute '{name}' on <module '__main__'" in line, line
-        assert ": it could not be sent by value (" + reason in line, line
-        assert "use the fork start method" in line, line
-    broken = "the pool is broken: the pool's initializer raised AttributeError"
-    assert lines[3].startswith(broken), lines[3]
+        assert line.startswith(f"cannot send {name} to the pool's workers. By reference: "
+                               f"a worker started by {start_method} imports your main "
+                               "script again, and a notebook"), line
+        assert "By value: " + reason in line, line
+        assert "Fix: create that object inside the function" in line, line
 
 
 # -- pickled once -------------------------------------------------------------------------
@@ -327,6 +582,11 @@ def uses_big(i):
     return len(BIG.items) + i
 
 
+def call(function_and_argument):
+    function, argument = function_and_argument
+    return function(argument)
+
+
 def unpickled_here(_=None):
     return unpickled
 
@@ -335,27 +595,36 @@ def run(make_pool):
     with make_pool(1) as pool:
         results = [pool.apply_async(uses_big, (i,)) for i in range(20)]
         assert [result.get(30) for result in results] == [1_000_000 + i for i in range(20)]
+        passed = pool.map(call, [(uses_big, i) for i in range(20)], chunksize=1)
+        assert passed == [1_000_000 + i for i in range(20)]
         return pickled, pool.apply(unpickled_here)
 
 
 if __name__ == "__main__":
-    if METHOD == "fork":
+    if METHOD == "fork" or AS_FILE:
         print("stdlib:", run(theirs))
     print("ours:", run(ours))
     def uses_big(i):  # redefined, as in a new notebook cell: the new version is sent
         return -i
     with ours(1) as pool:
-        print("redefined:", pool.apply(uses_big, (5,)))
+        print("redefined:", pool.apply(uses_big, (5,)), pool.map(call, [(uses_big, 5)]))
 """
 
 
-def test_a_large_global_is_pickled_once_not_at_every_call(start_method):
-    """20 ``apply_async`` calls of a function that uses a large global pickle it once,
-    and the worker unpickles it once; the standard library, which sends the function by
-    name, pickles it not at all (under fork, where its worker can find the function)."""
-    lines = run_main(LARGE_GLOBAL, start_method, as_file=False)
-    expected = ["ours: (1, 1)", "redefined: -5"]
-    assert lines == (["stdlib: (0, 0)"] if start_method == "fork" else []) + expected
+@pytest.mark.parametrize("as_file", [True, False], ids=["script", "notebook"])
+def test_a_large_global_is_pickled_once_at_most_task_or_argument(start_method, as_file):
+    """20 ``apply_async`` calls of a function that uses a large global, then a map of 20
+    chunks that pass it as an argument. Where the workers have it (a script, or anything
+    under fork), nothing is pickled, as in the standard library: a forked worker shares
+    the global copy-on-write. A notebook's, under spawn or forkserver, is pickled once
+    and unpickled once by the worker."""
+    source = f"AS_FILE = {as_file}\n{LARGE_GLOBAL}"
+    lines = run_main(source, start_method, as_file=as_file)
+    if start_method == "fork" or as_file:
+        expected = ["stdlib: (0, 0)", "ours: (0, 0)"]
+    else:
+        expected = ["ours: (1, 1)"]
+    assert lines == expected + ["redefined: -5 [-5]"]
 
 
 # -- nothing carries over between jobs ----------------------------------------------------

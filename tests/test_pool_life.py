@@ -58,9 +58,6 @@ def test_dropped_running_pools_are_finalised_with_a_resource_warning(warmed_up):
                 and str(w.message).startswith("unclosed running multiprocessing pool")]
     assert len(unclosed) == 20
     assert wait_until(lambda: leak_snapshot() == before, timeout=30), leak_snapshot()
-
-
-def test_the_stdlib_warns_about_a_dropped_running_pool_too(warmed_up):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         pool = multiprocessing.get_context(warmed_up).Pool(1)

@@ -139,6 +139,8 @@ def test_imap_yields_in_input_order(pool):
 
 
 def test_imap_unordered_yields_every_result(pool):
+    """Every result, each once; sorted, since their order is any. That each comes as it
+    finishes is pinned by test_pool_contract.py."""
     iterator = pool.imap_unordered(square, range(10))
     assert sorted(take(iterator, 10)) == [x * x for x in range(10)]
     assert_exhausted(iterator)
@@ -226,7 +228,7 @@ def test_failed_result_is_not_successful_and_raises_every_time(pool):
         helpers.raise_value_error, (1,), callback=seen.append, error_callback=errors.append
     )
     for _ in range(2):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="raise_value_error got 1"):
             result.get(timeout=WAIT)
     assert result.successful() is False
     assert seen == [] and [type(error) for error in errors] == [ValueError]
@@ -249,7 +251,7 @@ def test_successful_before_ready_raises_value_error(pool):
     result = pool.apply_async(helpers.slow, (0.3, "done"))
     with pytest.raises(ValueError, match="not ready"):
         result.successful()
-    assert result.wait(timeout=WAIT) is None
+    result.wait(timeout=WAIT)
     assert result.ready() and result.successful()
     assert result.get(timeout=0) == "done"
 

@@ -419,7 +419,7 @@ def test_failing_initializer_fails_tasks_with_a_pool_error_naming_it(start_metho
 
 def test_workers_that_end_before_they_are_ready_break_the_pool(start_method):
     """As a main module that fails when a spawned worker imports it: each worker ends before
-    it is ready. The stdlib starts new ones for ever, and map hangs (checked below)."""
+    it is ready. The stdlib starts new ones for ever, and its tasks hang (checked last)."""
     with Pool(2, initializer=os._exit, initargs=(3,), context=start_method) as pool:
         result = pool.map_async(square, range(10))
         with pytest.raises(PoolBroken, match="3 workers in a row ended before they were ready"
@@ -431,17 +431,15 @@ def test_workers_that_end_before_they_are_ready_break_the_pool(start_method):
         with pytest.raises(PoolBroken):
             pool.apply(square, (2,))
         assert pool.statistics().state == "BROKEN"
-
-
-def test_the_stdlib_starts_workers_that_end_before_they_are_ready_for_ever(start_method):
-    pool = multiprocessing.get_context(start_method).Pool(2, initializer=os._exit, initargs=(3,))
+    stdlib_pool = multiprocessing.get_context(start_method).Pool(2, initializer=os._exit,
+                                                                  initargs=(3,))
     try:
         # (not map_async: it divides by the number of live workers, and may find none)
         with pytest.raises(multiprocessing.TimeoutError):
-            pool.apply_async(square, (2,)).get(timeout=2)
+            stdlib_pool.apply_async(square, (2,)).get(timeout=2)
     finally:
-        pool.terminate()
-        pool.join()
+        stdlib_pool.terminate()
+        stdlib_pool.join()
 
 
 # -- nothing left behind ----------------------------------------------------------------------
@@ -500,7 +498,7 @@ def test_dropped_lock_leaves_no_file_or_descriptor(warmed_up):
 
 @pytest.mark.parametrize("processes", [0, -1])
 def test_pool_needs_at_least_one_process(processes):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Number of processes must be at least 1"):
         Pool(processes)
 
 
@@ -521,7 +519,7 @@ def pool():
     ids=["map", "imap", "starmap"],
 )
 def test_chunksize_zero_is_refused(pool, call):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Chunksize must be 1\\+, not 0"):
         call(pool)
     assert pool.map_async(square, range(20)).get(WAIT) == SQUARES
 

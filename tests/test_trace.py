@@ -41,7 +41,7 @@ def test_each_job_leaves_one_record_in_time_order(pool):
 
 def test_a_failed_job_is_recorded_as_an_error(pool):
     since = now()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no"):
         pool.apply(fail, (1,))
     [record] = pool.records(since=since)
     assert record.outcome == "error"

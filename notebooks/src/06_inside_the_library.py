@@ -211,7 +211,7 @@ show(Lock.__getstate__)
 # | workers cannot start (an initializer that fails, a main module that fails on import) | new workers are started for ever; `get()` waits forever | the pool breaks: `PoolBroken` says why | no hang |
 # | `terminate()` | pending results never settle | each fails with `PoolTerminated` | no hang |
 # | `Lock` | a named semaphore with no owner; stays locked if its holder dies; children get it only by inheritance | a file locked with `flock`; the kernel frees it when the holder dies; pickles as its path | no hang; pass it to any task |
-# | functions sent | pickled *by name*; under spawn and forkserver a notebook function cannot be found | pickled *by value* with cloudpickle | notebook functions work everywhere |
+# | functions sent | pickled *by name*; under spawn and forkserver a notebook function cannot be found | *by name* where the worker has that very object, *by value* with cloudpickle where it cannot | notebook functions work everywhere; classes keep their identity |
 # | cost | a lock acquire is often no system call | a system call per acquire and release | (the price) |
 #
 # Two words in the table need explaining. A **named semaphore** is a counter kept by the
@@ -451,20 +451,49 @@ print("cloudpickle:", call_in_fresh_python(by_value))
 # cloudpickle too: it sends by value only what a new interpreter could not import.
 #
 # cloudpickle is written in Python, and costs a few microseconds more per message than
-# the standard `pickle`, written in C. A map of thousands of tiny tasks feels that, so
-# the pool pickles everything with this function, which turns to cloudpickle only
-# when it must, and back to a name when even cloudpickle cannot copy a thing (a function
-# that uses a thread lock): then a worker finds it by name, where `multiprocessing`'s
-# would, or says why it cannot:
+# the standard `pickle`, written in C. And by value, a worker gets a *copy*: a class sent
+# by value is a second class there (an Enum member stops being a dict key it knows), and
+# a large global is copied into every worker instead of shared. So our pool sends a
+# function by value only where the worker cannot find that very object by name. The rule,
+# in two sentences, from the header of `procsync_teach/pickling.py` (a module off the
+# reading path):
+#
+# > What your main program defines goes **by reference**, exactly as in
+# > `multiprocessing`, wherever the worker already has that very object: a script's
+# > top-level functions, classes and Enums (spawn and forkserver import the script
+# > again), and under fork whatever existed when the pool started and has not been
+# > rebound since. Anything else (notebook cells under spawn and forkserver, what you
+# > defined or rebound after the pool started, lambdas, closures, decorated helpers) goes
+# > **by value**, with your globals as they are at the call, except a name the worker
+# > assigned itself (an initializer's `global`), which wins.
+#
+# Each pool has a `FunctionPickles` that makes the choice. Ask one made now, for a pool
+# started by fork, about a function that existed before it and one defined after:
 
 # %%
-show(procsync_teach.messages._pickle)
+from procsync_teach.pickling import FunctionPickles
+
+
+def defined_before(x):
+    return x
+
+
+fork_pool_pickles = FunctionPickles("fork")  # what a pool forked now would note
+
+
+def defined_after(x):
+    return x
+
+
+for function in (defined_before, defined_after):
+    why_not = fork_pool_pickles.why_not_by_reference(function)
+    print(f"{function.__name__}: {'by value: ' + why_not if why_not else 'by reference'}")
 
 # %% [markdown]
-# One more thing cloudpickle would do on its own: give each function it sends a private
-# copy of the globals it uses. Then an initializer that stores a value with `global`
-# would store it where no task looks. Our pool rebuilds the functions of your notebook in
-# the worker's own `__main__` instead, so that they share it, as in `multiprocessing`:
+# By value, a worker first sets the globals the function reads to your notebook's values
+# of the moment of the call (and deletes one you deleted). A name that the worker itself
+# assigned stays: an initializer that stores a value with `global` is read by the tasks,
+# as in `multiprocessing`:
 
 # %%
 SHARED = None
@@ -483,12 +512,27 @@ with Pool(2, initializer=remember, initargs=(10,)) as pool:
     print(pool.map(add_shared, range(3)))
 
 # %% [markdown]
-# The rule, from the docstring of `procsync_teach/messages.py`: a worker keeps the
-# variables it has (an initializer's, a task's, or the notebook's as the worker first got
-# them: a variable changed in the notebook later does not reach it, so pass values that
-# change as arguments), and takes a function you redefine in its new version. And the
-# pool pickles each function once, however many calls you make, so a large global costs
-# once per worker, not once per task.
+# And a global you rebind between two calls reaches every task of the next call, on every
+# worker: no task of one `map` sees an older value than another.
+
+# %%
+RATE = 1
+
+
+def charge(amount):
+    return amount * RATE
+
+
+with Pool(2) as pool:
+    print(pool.map(charge, [1, 2, 3, 4], chunksize=1))
+    RATE = 10
+    print(pool.map(charge, [1, 2, 3, 4], chunksize=1))
+
+# %% [markdown]
+# The pool pickles each function once per version, however many calls you make, and each
+# large global it reads once per version, which a worker unpickles once; where neither
+# way can work (a notebook function that uses a thread lock, under spawn), the call
+# raises `PicklingError` at once, saying why and what to do.
 
 # %% [markdown]
 # ## Exercise 1: read the source
@@ -574,8 +618,9 @@ check_lost_task_error(lost_task_error)
 # - Our `Lock` is a file locked by the kernel, which frees it when its holder dies; it
 #   travels as a file name.
 # - `pickle` sends functions by name, which a spawned worker cannot resolve for a
-#   notebook function; cloudpickle sends them by value. Our pool rebuilds them in the
-#   worker's `__main__`, where they share their globals, as in `multiprocessing`.
+#   notebook function; cloudpickle sends them by value. Our pool sends by name wherever
+#   the worker has that very object, by value elsewhere, with your globals of the moment
+#   of the call (but what the worker assigned itself wins).
 #
 # Open `procsync_teach/pool.py` in an editor and read the rest: you know its plan now.
 #

@@ -33,6 +33,7 @@
 # group of processes). On Windows those cells say so and explain what you would see there.
 
 # %%
+import enum
 import multiprocessing
 import os
 import pickle
@@ -250,6 +251,35 @@ print("a worker died with:", error_line(run.stderr, "AttributeError") or "(nothi
 with Pool(2, context="spawn") as pool:
     print(pool.map(square, range(6)))
     print(pool.map(lambda x: x + 100, range(6)))
+
+# %% [markdown]
+# But it sends by value only what a worker cannot find by name: a copy is not the
+# original. The rule, in two sentences: **what your main program defines goes by
+# reference, exactly as in `multiprocessing`, wherever the worker already has that very
+# object (a script's top-level functions, classes and Enums; under fork, whatever existed
+# when the pool started and has not been rebound since). Anything else (notebook cells
+# under spawn and forkserver, what you defined or rebound after the pool started,
+# lambdas, closures, decorated helpers) goes by value, with your globals as they are at
+# the call, except a name the worker assigned itself, which wins.**
+#
+# So an Enum member stays a key the worker's dict knows, and what a task returns is a
+# member of your class, whatever the start method:
+
+# %%
+class Size(enum.Enum):
+    SMALL = "S"
+    LARGE = "L"
+
+
+CUPS = {Size.SMALL: "250 ml", Size.LARGE: "400 ml"}
+
+
+def cup(size):
+    return CUPS[size]
+
+
+with Pool(2) as pool:
+    print(pool.map(cup, list(Size)), pool.apply(Size, ("L",)) is Size.LARGE)
 
 # %% [markdown]
 # With `multiprocessing.Pool`, put the functions your tasks call in a module (a `.py`
@@ -567,7 +597,8 @@ for import_pool in ("from multiprocessing import Pool", "from procsync_teach imp
 #   process belongs under `if __name__ == "__main__":`.
 # - `pickle` sends functions by name: lambdas and notebook functions break
 #   `multiprocessing.Pool` under spawn (it can hang forever). Put task functions in a
-#   module, or use a pool that pickles by value, as ours does with cloudpickle.
+#   module, or use a pool that pickles by value where it must, as ours does with
+#   cloudpickle (by reference wherever the worker has that very object).
 # - fork copies one thread and every lock: with threads running it can deadlock. spawn is
 #   the default on Windows and macOS, forkserver on Linux from Python 3.14.
 # - `join()` every process (no zombies), close or terminate every pool (a `with` block),
