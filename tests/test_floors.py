@@ -1,8 +1,9 @@
 """The oldest versions that pyproject.toml allows still run the course (tools/check_floors.py).
 
 The whole check makes a virtual environment and installs the course's dependencies at their
-floors from the package index: about 80 s, so .ci/run runs it on the default Python only
-(marker ``floors``). The small tests of its parts run everywhere.
+floors from the package index: 80 s on a quiet machine, 3 min on a busy one. So it runs only
+when asked for (marker ``floors``: ``python -m pytest -m floors``), which .ci/run does once,
+in its second lane. The small tests of its parts run with every ``python -m pytest``.
 """
 
 from __future__ import annotations
