@@ -111,6 +111,31 @@ def test_the_library_refuses_fork_where_the_platform_lacks_it():
     assert run.stdout.startswith("ValueError") and "'fork'" in run.stdout, run.stderr
 
 
+def lesson_cell(notebook: str, containing: str) -> str:
+    """The code of the one cell of ``notebooks/src/<notebook>.py`` that contains a text."""
+    source = (ROOT_PATH / "notebooks" / "src" / f"{notebook}.py").read_text(encoding="utf-8")
+    cells = [cell for cell in re.split(r"^# %%.*$", source, flags=re.MULTILINE)
+             if containing in cell]
+    assert len(cells) == 1, f"{len(cells)} cells of {notebook} contain {containing!r}"
+    return cells[0]
+
+
+def test_notebook_07s_start_method_cell_prints_the_same_where_spawn_is_alone():
+    # Its committed output comes from Linux, where nbval compares it; a learner on Windows
+    # (spawn alone) must see the same lines, not one line of three.
+    cell = lesson_cell("07_pitfalls", "def look_in_main(")
+    printed = []
+    for prelude in ("", "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"):
+        code = f"import multiprocessing\n{prelude}from procsync_teach import Pool\n{cell}"
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, encoding="utf-8", timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        printed.append(run.stdout)
+    linux, windows = printed
+    assert linux == windows
+    assert "(not there)" in linux and linux.rstrip().endswith("True")
+
+
 # -- macOS: 256 file descriptors -------------------------------------------------------------
 
 @pytest.mark.simulated_platforms
