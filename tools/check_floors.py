@@ -83,63 +83,84 @@ def import_everything() -> None:
             importlib.import_module(module.name)
 
 
-def check_here() -> None:
-    """Import and call, in this Python, what each dependency's floor is for; raise if it fails."""
-    import_everything()
+def check_here(packages: list[str]) -> None:
+    """Import and call, in this Python, what each dependency's floor is for; raise if one
+    fails; then print the versions of ``packages`` that did it."""
     from importlib.metadata import version
 
-    import matplotlib
+    import_everything()
+    records = check_the_pool()
+    check_plots_and_widgets(records)
+    check_the_tools()
+    check_the_cluster()
+    print("worked with", ", ".join(f"{name} {version(name)}" for name in packages))
+
+
+def check_the_pool() -> list:
+    """psutil's net_connections() (notebook 13; psutil 6), and a Pool's lambda, which
+    travels with cloudpickle's internals (cloudpickle 3); the pool's records."""
     import psutil
 
-    matplotlib.use("Agg")
     from procsync_teach import Pool
+
+    psutil.Process().net_connections()
+    with Pool(2) as pool:
+        assert pool.map(lambda x: x * x, range(4)) == [0, 1, 4, 9]
+        return pool.records()
+
+
+def check_plots_and_widgets(records: list) -> None:
+    """A timeline (matplotlib), and an Experiment's controls and first figure (ipywidgets 8)."""
+    import ipywidgets
+    import matplotlib
+
+    matplotlib.use("Agg")
     from procsync_teach.course.plots import plot_task_timeline
     from procsync_teach.course.widgets import Experiment
-
-    psutil.Process().net_connections()  # notebook 13; psutil 6.0
-    with Pool(2) as pool:  # a lambda travels by value with cloudpickle's internals
-        assert pool.map(lambda x: x * x, range(4)) == [0, 1, 4, 9]
-        records = pool.records()
-    plot_task_timeline(records, title="floors")  # matplotlib
-
-    import ipywidgets
 
     experiment = Experiment(lambda steps=1: plot_task_timeline(records).figure,
                             steps=ipywidgets.IntSlider(1, 1, 3))
     with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter, display() prints reprs
         experiment._ipython_display_()
+
+
+def check_the_tools() -> None:
+    """The teacher's tools (nbconvert, nbformat), and JupyterLab's command."""
     sys.path.insert(0, str(ROOT))
-    importlib.import_module("tools.export_html").HTMLExporter()  # nbconvert
-    importlib.import_module("tools.student_edition")  # nbformat
+    importlib.import_module("tools.export_html").HTMLExporter()
+    importlib.import_module("tools.student_edition")
     subprocess.run([sys.executable, "-m", "jupyter", "lab", "--version"], check=True,
                    stdout=subprocess.DEVNULL)
+
+
+def check_the_cluster() -> None:
+    """The course's Pool on a Dask cluster of its own (distributed)."""
     from procsync_teach import cluster
 
     with cluster.Pool(1) as on_dask:
-        assert on_dask.apply(abs, (-2,)) == 2  # distributed
-    names = ["cloudpickle", "distributed", "ipykernel", "ipywidgets", "jupyterlab",
-             "matplotlib", "nbconvert", "nbformat", "psutil"]
-    print("worked with", ", ".join(f"{name} {version(name)}" for name in names))
+        assert on_dask.apply(abs, (-2,)) == 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Make the environment and run the checks in it (or, with --here, run them here)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable,
                         help="the Python to make the environment with (default: this one)")
     parser.add_argument("--venv", type=Path, default=None,
                         help=f"where to make it (default: {DEFAULT_VENV.relative_to(ROOT)})")
-    parser.add_argument("--here", action="store_true",
-                        help="run the checks in this Python instead (what the venv's runs)")
+    parser.add_argument("--here", nargs="*", metavar="PACKAGE",
+                        help="run the checks in this Python instead (what the venv's runs), "
+                             "then print the versions of the packages named")
     arguments = parser.parse_args(argv)
-    if arguments.here:
-        check_here()
+    if arguments.here is not None:
+        check_here(arguments.here)
         return 0
     start = time.monotonic()
-    folder = arguments.venv or DEFAULT_VENV
-    python = make_venv(folder, arguments.python)
+    python = make_venv(arguments.venv or DEFAULT_VENV, arguments.python)
     installed = time.monotonic()
+    packages = [re.split(r"[=<>;\s]", spec)[0] for spec in floor_requirements()]
     with tempfile.TemporaryDirectory() as workdir:  # the library from this checkout, not pip's
-        done = subprocess.run([str(python), str(Path(__file__).resolve()), "--here"],
+        done = subprocess.run([str(python), str(Path(__file__).resolve()), "--here", *packages],
                               cwd=workdir, env={**os.environ, "PYTHONPATH": str(ROOT)})
     print(f"install {installed - start:.0f} s, checks {time.monotonic() - installed:.0f} s")
     return done.returncode
