@@ -17,7 +17,8 @@ Linux, the kinds of defect that break the course on the other two:
   the POSIX-only APIs (``os.fork``, ``os.killpg``, ``signal.SIGKILL``, ``fcntl``,
   ``resource``...) are gone and ``sys.platform`` is ``"win32"``; then ``run_script``
   runs a script and kills its process tree there;
-* **static checks** over the source: POSIX-only calls only behind a platform check,
+* **static checks** over the library, the notebooks' sources and the tools (what runs on a
+  learner's machine): POSIX-only calls only behind a platform check,
   ``O_BINARY`` on every ``os.open`` (Windows' C runtime otherwise turns each LF byte
   into CR LF), and an explicit encoding on every text file.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +43,14 @@ from tests.conftest import ROOT
 
 ROOT_PATH = Path(ROOT)
 PACKAGE = ROOT_PATH / "procsync_teach"
-# The Python files whose text I/O must name an encoding: the library, its tests and tools.
+# The notebooks' sources: their code runs on the learner's system, whichever it is.
+LESSONS = sorted((ROOT_PATH / "notebooks" / "src").glob("*.py"))
+# What runs on a learner's or a teacher's machine: the library, the lessons and the tools.
+RUNS_ANYWHERE = sorted([*PACKAGE.rglob("*.py"), *LESSONS, *(ROOT_PATH / "tools").rglob("*.py")])
+# The Python files whose text I/O must name an encoding: the above, the tests and benchmarks.
 SOURCES = sorted(
-    path
-    for folder in ("procsync_teach", "tests", "tools", "benchmarks")
-    for path in (ROOT_PATH / folder).rglob("*.py")
+    {*RUNS_ANYWHERE,
+     *(path for folder in ("tests", "benchmarks") for path in (ROOT_PATH / folder).rglob("*.py"))}
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -104,6 +109,31 @@ def test_the_library_refuses_fork_where_the_platform_lacks_it():
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, encoding="utf-8", timeout=60)
     assert run.stdout.startswith("ValueError") and "'fork'" in run.stdout, run.stderr
+
+
+def lesson_cell(notebook: str, containing: str) -> str:
+    """The code of the one cell of ``notebooks/src/<notebook>.py`` that contains a text."""
+    source = (ROOT_PATH / "notebooks" / "src" / f"{notebook}.py").read_text(encoding="utf-8")
+    cells = [cell for cell in re.split(r"^# %%.*$", source, flags=re.MULTILINE)
+             if containing in cell]
+    assert len(cells) == 1, f"{len(cells)} cells of {notebook} contain {containing!r}"
+    return cells[0]
+
+
+def test_notebook_07s_start_method_cell_prints_the_same_where_spawn_is_alone():
+    # Its committed output comes from Linux, where nbval compares it; a learner on Windows
+    # (spawn alone) must see the same lines, not one line of three.
+    cell = lesson_cell("07_pitfalls", "def look_in_main(")
+    printed = []
+    for prelude in ("", "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"):
+        code = f"import multiprocessing\n{prelude}from procsync_teach import Pool\n{cell}"
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, encoding="utf-8", timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        printed.append(run.stdout)
+    linux, windows = printed
+    assert linux == windows
+    assert "(not there)" in linux and linux.rstrip().endswith("True")
 
 
 # -- macOS: 256 file descriptors -------------------------------------------------------------
@@ -343,12 +373,22 @@ def _posix_only_uses(tree: ast.AST) -> list[ast.AST]:
 
 
 def _parse(path: Path) -> ast.AST:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    """The syntax tree of a Python file; in a notebook source, IPython's ``%magic`` and
+    ``!command`` lines count as comments (the code under ``%%writefile`` is still read)."""
+    text = path.read_text(encoding="utf-8")
+    if path in LESSONS:
+        text = re.sub(r"^[%!]", "#", text, flags=re.MULTILINE)
+    return ast.parse(text, filename=str(path))
 
 
-def test_posix_only_calls_in_the_library_are_behind_a_platform_check():
+def test_notebook_sources_are_read_with_their_magics_as_comments():
+    tree = _parse(ROOT_PATH / "notebooks" / "src" / "03_pool_sync_vs_async.py")
+    assert any(isinstance(node, ast.FunctionDef) for node in ast.walk(tree))
+
+
+def test_posix_only_calls_in_the_library_lessons_and_tools_are_behind_a_platform_check():
     unguarded = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in RUNS_ANYWHERE:
         tree = _parse(path)
         parents = _parents(tree)
         unguarded += [f"{path.relative_to(ROOT_PATH)}:{node.lineno}: {ast.unparse(node)}"
@@ -373,12 +413,12 @@ def _os_open_calls(tree: ast.AST) -> list[ast.Call]:
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "os.open"]
 
 
-def test_every_os_open_in_the_library_opens_in_binary_mode():
+def test_every_os_open_in_the_library_lessons_and_tools_opens_in_binary_mode():
     # Windows' C runtime opens in text mode unless O_BINARY is given: every LF written
     # becomes CR LF, which corrupts fixed-size records. getattr(os, "O_BINARY", 0) is 0 elsewhere.
     text_mode = [
         f"{path.relative_to(ROOT_PATH)}:{call.lineno}: {ast.unparse(call)}"
-        for path in sorted(PACKAGE.rglob("*.py"))
+        for path in RUNS_ANYWHERE
         for call in _os_open_calls(_parse(path))
         if "O_BINARY" not in ast.unparse(call.args[1] if len(call.args) > 1 else call)
     ]
@@ -435,7 +475,7 @@ def test_the_encoding_check_finds_what_it_looks_for():
 # -- warnings: nothing hides Python 3.12's warning about fork with threads -------------------
 
 def test_no_blanket_filter_hides_deprecation_warnings():
-    places = [ROOT_PATH / "pyproject.toml", *sorted((ROOT_PATH / "notebooks" / "src").glob("*.py")),
+    places = [ROOT_PATH / "pyproject.toml",
               *(path for path in SOURCES if path.name != "test_platforms.py")]  # not its own words
     hiding = [
         f"{path.relative_to(ROOT_PATH)}: {line.strip()}"
