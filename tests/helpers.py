@@ -196,7 +196,8 @@ def wait_for_lock(lock, waiting, timeout=None):
     """Say that we are about to wait, wait for the lock, and report by exit code.
 
     Exit code 0: got the lock (and released it); 3: gave up after ``timeout`` seconds.
-    ``timeout=None`` waits in the kernel; a number makes the lock poll.
+    ``timeout=None`` waits in the kernel; a number waits there too, in a thread that the
+    caller stops watching at the deadline.
     """
     waiting.set()
     got_it = lock.acquire() if timeout is None else lock.acquire(timeout=timeout)
@@ -212,6 +213,19 @@ def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
     for _ in range(times):
         with lock:
             time.sleep(hold_for)
+
+
+def hold_lock_back_to_back(lock, holding, stop, hold_for=0.002, at_most=60.0):
+    """Hold the lock ``hold_for`` s at a time, taking it back the moment it is let go,
+    until ``stop`` is set (or ``at_most`` seconds have passed); say so once holding."""
+    ends = time.monotonic() + at_most
+    lock.acquire()
+    holding.set()
+    while not stop.is_set() and time.monotonic() < ends:
+        time.sleep(hold_for)
+        lock.release()
+        lock.acquire()
+    lock.release()
 
 
 def hold_lock_and_fork_a_sleeper(lock, held, sleeper):

@@ -19,8 +19,8 @@ NOTES = {
             "PROCSYNC_START_METHOD=fork or forkserver is refused",
             "06 §8: a killed worker's exit code is not -9, because "
             "Windows has no signals (psutil's kill() calls TerminateProcess)",
-            "06 §5: lock.py locks with msvcrt.locking and shows no _wait_lock_file: a "
-            "Windows lock always polls",
+            "06 §5: lock.py locks with msvcrt.locking, and its _wait_lock_file asks again "
+            "and again: msvcrt's blocking lock gives up after 10 s",
             "07 §4 (fork with threads), §5 (zombies) and §7 (Ctrl-C): Windows has no fork, "
             "no zombies and no process groups to send Ctrl-C to; each cell says so",
             "the terminal demo `crash` needs SIGKILL and does not run",
