@@ -31,8 +31,29 @@ Only the process that acquired a Lock can release it: the kernel's lock belongs 
 holder's open file, which no other process has. ``multiprocessing.Lock``, a semaphore,
 lets any process release it.
 
-The files live in a folder of the process that made the Lock, removed when the Lock is
-dropped or that process ends (see :mod:`procsync_teach.tempfiles`).
+How long the file lives
+-----------------------
+A Lock works as long as its file is there, so the file must stay while any process
+may use a copy, however briefly the maker kept its own: ``Pool(initializer=init,
+initargs=(Lock(),))`` is the classic case, and nothing but the pool refers to that
+Lock. The files live in a folder of the process that made the Lock (see
+:mod:`procsync_teach.tempfiles`), and go at the latest when that process ends. When
+the maker drops its Lock:
+
+- if no copy ever left the process, the file goes at once, so a notebook that makes
+  and drops thousands of Locks keeps none of their files;
+- if copies were inherited through ``fork``, the file goes once the children forked
+  while the Lock was alive have ended (each fork leaves its children a file that the
+  kernel keeps locked while any of them runs);
+- if a copy was pickled (to a pool task, an initializer, a spawned ``Process``), the
+  file stays until the maker ends: a pickled copy may wait in a pipe, not yet read,
+  when no Lock object is left anywhere, and nobody can count those. It costs an
+  empty file, and no descriptor.
+
+Under spawn and forkserver, ``multiprocessing.Lock`` removes its semaphore's name when
+the maker drops it, so an inline Lock given to a ``Process`` can be gone before the
+child opens it (``FileNotFoundError`` in the child; ``tests/test_lock_lifetime.py``
+shows both).
 
 The cost: two system calls per acquire and release, where ``multiprocessing.Lock``
 usually needs none: measured on a 2-core Linux machine, about 3 µs per pair against
@@ -68,11 +89,11 @@ from typing import NamedTuple
 from .clock import now
 from .tempfiles import (
     O_BINARY,
+    FilesOf,
     files_in,
     new_file,
     new_folder,
     open_own_file,
-    remove_when_dropped,
 )
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -164,7 +185,8 @@ class Lock:
     def __init__(self, *, trace: bool = False):
         self._path = new_file("lock-", ".lock")
         self._trace_path = new_hold_record() if trace else None
-        remove_when_dropped(self, self._path, self._trace_path)
+        # Removed when dropped, unless a copy has left this process (see the header).
+        self._files: FilesOf | None = FilesOf(self, self._path, self._trace_path)
         self._start_in_this_process()
 
     def _start_in_this_process(self) -> None:
@@ -185,10 +207,13 @@ class Lock:
     # -- pickling: a Lock travels as the names of its files ---------------------
 
     def __getstate__(self) -> tuple[str, str | None]:
+        if self._files is not None:  # the maker's own Lock: its files must now stay
+            self._files.shared()
         return self._path, self._trace_path
 
     def __setstate__(self, state: tuple[str, str | None]) -> None:
         self._path, self._trace_path = state
+        self._files = None  # a copy: the files belong to the process that made them
         self._start_in_this_process()
 
     def __repr__(self) -> str:
@@ -473,9 +498,9 @@ def _open_lock_file(path: str) -> int:
         return os.open(path, os.O_RDWR | O_BINARY)
     except FileNotFoundError:
         raise RuntimeError(
-            f"this Lock's file {path} is gone: the process that created the "
-            "Lock has exited or dropped it. Keep the Lock alive in the parent while "
-            "other processes use it."
+            f"this Lock's file {path} is gone: the process that created the Lock has "
+            "ended, or the file was removed from outside. Keep the process that makes "
+            "a Lock running while other processes use it."
         ) from None
 
 

@@ -173,6 +173,29 @@ def increment_with_installed_lock(path, times=10, pause=0.0):
     return increment_counter_under_lock(_installed_lock, path, times, pause)
 
 
+# -- a lock whose maker has dropped it -------------------------------------------------------
+
+
+def _wait_for(event):
+    event.wait(30)
+
+
+class UnpickledAfter:
+    """An argument that, as a child unpickles it, waits until ``event`` is set: the
+    arguments after it are unpickled only then. (Under fork nothing is unpickled.)"""
+
+    def __init__(self, event):
+        self.event = event
+
+    def __reduce__(self):
+        return _wait_for, (self.event,)
+
+
+def increment_counter_under_lock_after(_gate, lock, path, times, go):
+    """``increment_counter_under_lock`` behind an :class:`UnpickledAfter` argument."""
+    return increment_counter_under_lock(lock, path, times, 0.0, go)
+
+
 # -- process targets that hold or wait for a lock ------------------------------------------
 
 
@@ -314,9 +337,14 @@ def live_locks_under_a_descriptor_limit(kind, count, limit, method):
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
     me = psutil.Process()
 
-    def files():
-        return sum(len(names) for _, _, names in os.walk(tempfile.gettempdir()))
+    def files():  # but a process's own "alive" and the marks of its forks
+        return sum(len([name for name in names if not name.startswith("alive")])
+                   for _, _, names in os.walk(tempfile.gettempdir()))
 
+    if kind == "procsync_teach":  # its folder, whose file "alive" stays open for good
+        from procsync_teach import tempfiles
+
+        tempfiles.this_process_folder()
     # First a child: a fork server or resource tracker it starts stays, with its pipe.
     report = {"child_before": descriptors_of_a_child(method)}
     report.update(before=me.num_fds(), files_before=files())
