@@ -242,9 +242,13 @@ def new_pool(kind: str, start_method: str, **options):
     return multiprocessing.get_context(start_method).Pool(**options)
 
 
+@pytest.mark.parametrize("made", ["kept in a name", "inline"])
 @pytest.mark.parametrize("pool_kind", ["procsync_teach", "multiprocessing"])
-def test_lock_reaches_pool_workers_through_the_initializer(pool_kind, start_method, tmp_path):
-    lock, counter = Lock(), helpers.new_counter(tmp_path / "counter")
+def test_lock_reaches_pool_workers_through_the_initializer(
+    pool_kind, made, start_method, tmp_path
+):
+    # Made inline, the classic way, the Lock has nothing but the pool to refer to it.
+    lock, counter = new_lock(pool_kind, start_method), helpers.new_counter(tmp_path / "counter")
     task = functools.partial(helpers.increment_with_installed_lock, counter, pause=PAUSE)
     pool = new_pool(
         pool_kind,
@@ -253,6 +257,9 @@ def test_lock_reaches_pool_workers_through_the_initializer(pool_kind, start_meth
         initializer=helpers.install_lock,
         initargs=(lock,),
     )
+    if made == "inline":
+        del lock
+        gc.collect()
     with pool:
         done = pool.map_async(task, [INCREMENTS] * PROCESSES, chunksize=1).get(WAIT)
     pool.join()

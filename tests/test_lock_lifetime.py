@@ -2,9 +2,10 @@
 
 A Lock is a file, so it works as long as its file is there. The file must stay while any
 process may use a copy of the Lock, however briefly its maker kept its own: the idioms
-people write make a Lock inline, as an initializer's argument, a task's or a Process's,
-and keep no name for it. Yet a notebook that makes and drops thousands of Locks that
-never leave it must keep none of their files.
+people write make a Lock inline, as an initializer's argument (in ``test_lock.py``,
+beside the stdlib's), a task's or a Process's, and keep no name for it. Yet a notebook
+that makes and drops thousands of Locks that never leave it must keep none of their
+files.
 
 A process's folder goes when the process ends; one whose process was killed goes at the
 next sweep. The sweep must judge by what only a live process holds (a lock on the file
@@ -14,7 +15,6 @@ folder, has pids this one cannot see.
 
 from __future__ import annotations
 
-import functools
 import gc
 import multiprocessing
 import os
@@ -29,13 +29,10 @@ from procsync_teach import Lock, tempfiles
 from tests import helpers
 from tests.conftest import needs_fork
 from tests.test_lock import (
-    INCREMENTS,
     LOCK_KINDS,
-    PAUSE,
     PROCESSES,
     WAIT,
     new_lock,
-    new_pool,
     run_python,
     stop,
 )
@@ -44,28 +41,6 @@ pytestmark = pytest.mark.timeout(120)
 
 
 # -- a Lock made inline works as long as a copy of it is in use ------------------------------
-
-
-@pytest.mark.parametrize("pool_kind", ["procsync_teach", "multiprocessing"])
-def test_a_lock_made_inline_as_initializer_argument_serves_every_task(
-    pool_kind, start_method, tmp_path
-):
-    # The classic way to give pool workers a lock: nothing but the pool refers to it.
-    counter = helpers.new_counter(tmp_path / "counter")
-    task = functools.partial(helpers.increment_with_installed_lock, counter, pause=PAUSE)
-    pool = new_pool(
-        pool_kind,
-        start_method,
-        processes=PROCESSES,
-        initializer=helpers.install_lock,
-        initargs=(new_lock(pool_kind, start_method),),
-    )
-    gc.collect()
-    with pool:
-        done = pool.map_async(task, [INCREMENTS] * PROCESSES, chunksize=1).get(WAIT)
-    pool.join()
-    assert done == [INCREMENTS] * PROCESSES
-    assert helpers.read_counter(counter) == PROCESSES * INCREMENTS
 
 
 def test_a_lock_made_inline_as_a_task_argument_reaches_the_task(start_method, tmp_path):
