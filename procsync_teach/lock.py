@@ -359,6 +359,10 @@ class _WaitInAThread:
     ``acquire`` of the same Lock in this process takes it over, so one Lock has at most
     one such thread per process. If the thread gets the lock when nobody wants it any
     more, it closes its descriptor, which lets the lock go at once.
+
+    The price, paid only when the lock is held elsewhere: a thread and a descriptor per
+    wait. Two processes taking turns 5,000 times each with ``acquire(timeout=10)`` took
+    about 0.1 s here, against 0.03 s when they polled (and 0.03 s blocking).
     """
 
     def __init__(self, path: str):
@@ -397,7 +401,14 @@ class _WaitInAThread:
             OSError: the kernel's wait failed (the error it gave).
         """
         with self._state:
-            self._state.wait_for(lambda: self._got_it or self._ended, max(deadline - now(), 0))
+            try:
+                self._state.wait_for(lambda: self._got_it or self._ended, max(deadline - now(), 0))
+            except BaseException:  # Ctrl-C: nobody will take the lock, so let it go
+                self._wanted = False
+                if self._got_it:
+                    self._got_it, self._ended = False, True
+                    _open_files.close_waiting(self)
+                raise
             if self._error is not None:
                 raise self._error
             self._wanted = self._got_it

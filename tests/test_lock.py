@@ -539,6 +539,29 @@ def test_timed_acquires_that_give_up_leave_one_wait_that_lets_go_when_it_wins(st
     assert waiter.exitcode == 0, "the abandoned wait kept the lock"
 
 
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="no pthread_kill on Windows")
+def test_a_timed_acquire_stopped_by_ctrl_c_leaves_no_wait_that_keeps_the_lock():
+    ctx = multiprocessing.get_context()
+    lock = Lock()
+    with held_elsewhere(lock, ctx):
+        interrupt = threading.Timer(
+            0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+        )
+        interrupt.start()
+        with pytest.raises(KeyboardInterrupt):
+            lock.acquire(timeout=WAIT)
+        interrupt.join(WAIT)
+    for thread in waiting_threads():
+        thread.join(WAIT)
+    waiting = ctx.Event()
+    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, WAIT))
+    waiter.start()
+    stop(waiter)
+    assert waiter.exitcode == 0, "the interrupted wait kept the lock"
+    assert lock.acquire(timeout=WAIT) is True
+    lock.release()
+
+
 @needs_fork
 def test_a_child_forked_during_a_timed_wait_does_not_keep_the_lock_the_wait_wins():
     # The waiting thread's descriptor is copied into a child forked meanwhile; a copy

@@ -15,13 +15,17 @@ folder, has pids this one cannot see.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 
 import procsync_teach
@@ -203,4 +207,56 @@ def test_a_lock_made_after_its_process_folder_vanished_makes_a_new_one(tmp_path)
     result = run_python(VANISHED_FOLDER, TMPDIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "held\n"
+    assert os.listdir(tmp_path) == []
+
+
+def has_ended(pid: int) -> bool:
+    """Wait until ``pid`` has ended (a zombie, whose files are closed, has); say if it did."""
+    try:
+        process = psutil.Process(pid)
+        deadline = time.monotonic() + WAIT
+        while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+KILLED_AFTER_FORKING = """
+import os, time
+from procsync_teach import Lock
+lock = Lock()
+child = os.fork()
+if child == 0:  # has a copy of the Lock, and outlives its parent
+    time.sleep(60)
+    os._exit(0)
+print(lock._path, child, flush=True)
+time.sleep(60)
+"""
+
+
+@needs_fork
+def test_the_sweep_leaves_a_killed_program_s_folder_while_a_child_it_forked_runs(tmp_path):
+    env = {**os.environ, "PYTHONPATH": helpers.ROOT, "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_AFTER_FORKING],
+                              stdout=subprocess.PIPE, text=True, encoding="utf-8", env=env)
+    child = 0
+    try:
+        path, child = killed.stdout.readline().split()
+        child = int(child)
+        killed.kill()
+        killed.wait(WAIT)
+        next_run = run_python("import procsync_teach; procsync_teach.Lock()", TMPDIR=str(tmp_path))
+        assert next_run.returncode == 0, next_run.stderr
+        assert os.path.exists(path), "swept while a child with a copy of the Lock runs"
+    finally:
+        killed.kill()
+        killed.wait(WAIT)
+        killed.stdout.close()
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+    assert has_ended(child)
+    next_run = run_python("import procsync_teach; procsync_teach.Lock()", TMPDIR=str(tmp_path))
+    assert next_run.returncode == 0, next_run.stderr
     assert os.listdir(tmp_path) == []
