@@ -197,7 +197,10 @@ show(Lock.__getstate__)
 #   holder killed by `kill -9` cannot leave everyone else waiting.
 # - A `Lock` pickles as the *names* of its files (the lock file, and the trace file if
 #   it has one), so it can travel as an ordinary argument of a pool task; each process
-#   opens the file for itself on first use.
+#   opens the file for itself on first use. Once pickled, a copy may be anywhere, even
+#   unread in a pipe, so `_files.shared()` keeps the files until the process that made
+#   the `Lock` ends: `Pool(initializer=init, initargs=(Lock(),))` works although nothing
+#   else refers to that `Lock`.
 
 # %% [markdown]
 # ## 6. What differs from `multiprocessing`, and why
