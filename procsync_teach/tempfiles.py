@@ -129,7 +129,7 @@ class FilesOf:
     """
 
     def __init__(self, owner: object, *paths: str | None):
-        self._forks_before = len(_fork_marks)  # e.g. 2: forks before the owner was made
+        self._forks_before = _forks  # e.g. 2: forks of this process before the owner was made
         self._pickled = False
         weakref.finalize(owner, self._dropped, os.getpid(), paths)
         _remove_what_no_child_uses()
@@ -250,9 +250,10 @@ def _fork_marks_in(folder: str) -> list[str]:
 
 # -- forked children, and the files they may use --------------------------------------------
 
-# One mark per fork of this process that had a folder: the path of a file that the
-# children of that fork keep locked while they run; None once it is known free.
-_fork_marks: list[str | None] = []  # e.g. ["/tmp/procsync-run-4811-x1/alive-fork-9k2", None]
+_forks = 0  # how many times this process has forked
+# The forks whose children may still run, by number, each with its mark: a file that
+# those children keep locked while they run.
+_fork_marks: dict[int, str] = {}  # e.g. {3: "/tmp/procsync-run-4811-x1/alive-fork-9k2"}
 # The files of dropped objects that children forked meanwhile may be using:
 # (index of the first fork mark that counts, paths).
 _waiting_for_children: list[tuple[int, tuple[str | None, ...]]] = []
@@ -263,21 +264,21 @@ def _before_fork() -> None:
     # The parent locks a new file, and closes its descriptor once the child exists: the
     # lock then lives on in the child's copy of the descriptor, until the child ends.
     # (A kernel file lock belongs to the open file, which fork shares.)
-    global _mark_fd
+    global _forks, _mark_fd
+    fork, _forks = _forks, _forks + 1
     if _folder is None or _folder_pid != os.getpid():
-        _fork_marks.append(None)  # no files here that a child could use
-        return
+        return  # no files here that a child could use
     from .lock import _try_lock_file  # imported here: lock.py imports this module
 
-    for fork in range(len(_fork_marks)):  # so that marks are as few as running children
-        _children_may_run(fork)
+    for earlier in list(_fork_marks):  # so that marks are as few as running children
+        _children_may_run(earlier)
     try:
         fd, path = tempfile.mkstemp(prefix=f"{ALIVE}-fork-", dir=_folder)
         _try_lock_file(fd)  # a new file: nobody else has it
     except OSError:
-        _fork_marks.append(_FOREVER)
+        _fork_marks[fork] = _FOREVER
         return
-    _fork_marks.append(path)
+    _fork_marks[fork] = path
     _mark_fd = fd
 
 
@@ -320,16 +321,16 @@ def _remove_what_no_child_uses() -> None:
 
 def _children_may_run_since(first_fork: int) -> bool:
     """May a child of one of this process's forks from ``first_fork`` on still run?"""
-    return any(_children_may_run(fork) for fork in range(first_fork, len(_fork_marks)))
+    return any(_children_may_run(fork) for fork in list(_fork_marks) if fork >= first_fork)
 
 
 def _children_may_run(fork: int) -> bool:
-    mark = _fork_marks[fork]
+    mark = _fork_marks.get(fork)
     if mark is None:
         return False
     if mark == _FOREVER or _is_locked(mark):
         return True
-    _fork_marks[fork] = None  # free for good: none of those children runs any more
+    _fork_marks.pop(fork, None)  # free for good: none of those children runs any more
     remove(mark)
     return False
 

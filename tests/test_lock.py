@@ -98,6 +98,18 @@ def run_together(ctx, target, args, copies=PROCESSES) -> list[int]:
     return [process.exitcode for process in processes]
 
 
+def exit_code_of_a_waiter(lock, ctx, timeout: float = WAIT) -> int:
+    """Let another process wait for ``lock`` up to ``timeout`` s; its exit code: 0 if it
+    got the lock, 3 if it gave up (see ``helpers.wait_for_lock``)."""
+    # Kept in a name until the child has ended: a spawned child rebuilds the event from
+    # its name, which the parent removes when it drops the event (issue 25, macOS).
+    waiting = ctx.Event()
+    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, timeout))
+    waiter.start()
+    stop(waiter)
+    return waiter.exitcode
+
+
 # -- the same rules as multiprocessing.Lock ---------------------------------------------
 
 
@@ -385,14 +397,10 @@ def test_a_traced_release_lets_go_even_when_the_hold_cannot_be_recorded(monkeypa
         lock.release()
     monkeypatch.undo()  # a forked child records its own hold as it should
 
-    waiting = ctx.Event()
-    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, WAIT))
-    waiter.start()
-    stop(waiter)
-    assert waiter.exitcode == 0, "another process could not take the lock"
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "another process could not take the lock"
     assert lock.acquire(timeout=WAIT) is True, "another thread of this process could not"
     lock.release()
-    assert [hold.pid for hold in lock.holds()] == [waiter.pid, os.getpid()]
+    assert [hold.pid == os.getpid() for hold in lock.holds()] == [False, True]
 
 
 def test_untraced_lock_has_no_holds_to_show():
@@ -532,11 +540,7 @@ def test_timed_acquires_that_give_up_leave_one_wait_that_lets_go_when_it_wins(st
     for thread in waiting_threads():
         thread.join(WAIT)
     assert waiting_threads() == []
-    waiting = ctx.Event()
-    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, WAIT))
-    waiter.start()
-    stop(waiter)
-    assert waiter.exitcode == 0, "the abandoned wait kept the lock"
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "the abandoned wait kept the lock"
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="no pthread_kill on Windows")
@@ -553,11 +557,7 @@ def test_a_timed_acquire_stopped_by_ctrl_c_leaves_no_wait_that_keeps_the_lock():
         interrupt.join(WAIT)
     for thread in waiting_threads():
         thread.join(WAIT)
-    waiting = ctx.Event()
-    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, WAIT))
-    waiter.start()
-    stop(waiter)
-    assert waiter.exitcode == 0, "the interrupted wait kept the lock"
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "the interrupted wait kept the lock"
     assert lock.acquire(timeout=WAIT) is True
     lock.release()
 
@@ -577,11 +577,7 @@ def test_a_child_forked_during_a_timed_wait_does_not_keep_the_lock_the_wait_wins
             thread.join(WAIT)
         assert lock.acquire(timeout=WAIT) is True
         lock.release()
-        waiting = ctx.Event()
-        waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, 2.0))
-        waiter.start()
-        stop(waiter)
-        assert waiter.exitcode == 0, "the forked child kept the lock held"
+        assert exit_code_of_a_waiter(lock, ctx, 2.0) == 0, "the forked child kept the lock held"
     finally:
         child.kill()
         stop(child)
@@ -656,13 +652,9 @@ def test_a_held_lock_keeps_its_file_open_while_many_others_come_and_go():
     for other in others:  # each opens its file, and older idle ones close theirs
         with other:
             pass
-    # Kept in a name until the child has ended: a spawned child rebuilds the event from
-    # its name, which the parent removes when it drops the event (issue 25, macOS).
-    waiting = ctx.Event()
-    waiter = ctx.Process(target=helpers.wait_for_lock, args=(held, waiting, 0.2))
-    waiter.start()
-    stop(waiter)
-    assert waiter.exitcode == 3, "the held lock's file was closed, which let it go"
+    assert exit_code_of_a_waiter(held, ctx, 0.2) == 3, (
+        "the held lock's file was closed, which let it go"
+    )
     held.release()
     assert others[0].acquire(timeout=WAIT) is True  # its file closed meanwhile: reopened
     others[0].release()
