@@ -563,6 +563,8 @@ def test_a_timed_acquire_stopped_by_ctrl_c_leaves_no_wait_that_keeps_the_lock():
 
 
 @needs_fork
+# Forking beside the waiting thread is the point; Python 3.12+ warns of any such fork.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_child_forked_during_a_timed_wait_does_not_keep_the_lock_the_wait_wins():
     # The waiting thread's descriptor is copied into a child forked meanwhile; a copy
     # kept open would hold the lock the thread wins, and lets go of, for the child's life.
