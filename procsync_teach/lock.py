@@ -424,6 +424,8 @@ class _OpenFiles:
     that opened longest ago gives its descriptor up, unless a thread of this process
     holds it or is acquiring it (then the next oldest does). Each copy of a Lock opens
     its own, so that two copies in one process exclude each other as two processes do.
+    A thread that waits for a lock for a timed ``acquire`` has a descriptor of its own
+    too (see :class:`_WaitInAThread`), listed apart until the Lock takes it over.
     """
 
     def __init__(self) -> None:
