@@ -28,8 +28,8 @@ NOTES = {
             "allows for them",
             "14 §3: Windows' pipes are no file descriptors: the dispatcher reads one reply "
             "per call (recv_bytes), not all that has arrived",
-            "06 §5: lock.py locks with msvcrt.locking and shows no _wait_lock_file: a "
-            "Windows lock always polls",
+            "06 §5: lock.py locks with msvcrt.locking, and its _wait_lock_file asks again "
+            "and again: msvcrt's blocking lock gives up after 10 s",
             "07 §4 (fork with threads), §5 (zombies) and §7 (Ctrl-C): Windows has no fork, "
             "no zombies and no process groups to send Ctrl-C to; each cell says so",
             "the terminal demo `crash` needs SIGKILL and does not run",
