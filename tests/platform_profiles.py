@@ -47,10 +47,15 @@ NO_PROC = '''
 import builtins, os, os.path, sys
 
 def _hidden(path):
+    if isinstance(path, int) or not str(os.fspath(path)).startswith("/proc"):
+        return False
     # psutil reads /proc on Linux only: on macOS and Windows it asks the kernel directly.
-    caller = sys._getframe(2).f_globals.get("__name__", "")
-    return (not isinstance(path, int) and str(os.fspath(path)).startswith("/proc")
-            and not caller.startswith("psutil"))
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("psutil"):
+            return False
+        frame = frame.f_back
+    return True
 
 def _refuse(function):
     def refused(path, *args, **kwargs):
