@@ -55,13 +55,12 @@ def leads_nowhere(descriptor: int) -> bool:
     return os.isatty(descriptor)
 
 
-class StampedWriter(io.TextIOBase):
-    """``sys.stdout`` or ``sys.stderr`` of a child whose output would be lost: each
-    ``write()`` is appended to the child's own file as one record (see :data:`RECORD`)."""
-
-    encoding = "utf-8"
+class StampedFile(io.RawIOBase):
+    """Below ``sys.stdout`` or ``sys.stderr`` of a child whose output would be lost: each
+    write is appended to the child's own file as one record (see :data:`RECORD`)."""
 
     def __init__(self, descriptor: int, shared: str) -> None:
+        super().__init__()
         self._descriptor = descriptor  # 1 or 2, leading to this child's own file
         self._shared = shared  # the file the text would have gone to
 
@@ -71,15 +70,14 @@ class StampedWriter(io.TextIOBase):
     def fileno(self) -> int:
         return self._descriptor
 
-    def write(self, text: str) -> int:
-        if text:
-            try:
-                size = os.stat(self._shared).st_size
-            except OSError:  # not made yet
-                size = 0
-            record = f"{RECORD}{size} {time.perf_counter_ns()}{TEXT}{text}"
-            os.write(self._descriptor, record.encode("utf-8", "backslashreplace"))
-        return len(text)
+    def write(self, data: bytes) -> int:
+        try:
+            size = os.stat(self._shared).st_size
+        except OSError:  # not made yet
+            size = 0
+        os.write(self._descriptor, f"{RECORD}{size} {time.perf_counter_ns()}{TEXT}".encode()
+                 + bytes(data))
+        return len(data)
 
 
 def write_to(shared: str, descriptor: int, name: str) -> None:
@@ -93,7 +91,10 @@ def write_to(shared: str, descriptor: int, name: str) -> None:
         # the record written before it
         os.dup2(file, descriptor)
         os.close(file)
-    stream = StampedWriter(descriptor, shared)
+    # Straight through, one record per write: pieces of a line written by several
+    # processes at once are merged in the order they were written.
+    stream = io.TextIOWrapper(StampedFile(descriptor, shared), encoding="utf-8",
+                              errors="backslashreplace", line_buffering=True, write_through=True)
     setattr(sys, name, stream)
     setattr(sys, f"__{name}__", stream)
 
