@@ -71,6 +71,7 @@ class StampedFile(io.RawIOBase):
         return self._descriptor
 
     def write(self, data: bytes) -> int:
+        """Append ``data`` as one record, stamped with the shared file's size and the time."""
         try:
             size = os.stat(self._shared).st_size
         except OSError:  # not made yet
