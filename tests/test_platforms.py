@@ -13,6 +13,9 @@ Linux, the kinds of defect that break the course on the other two:
   buffers and whose pipes 4 KiB, as small as macOS's or smaller;
 * **no /proc** (macOS, Windows): tests in a subprocess in which every path under /proc
   is missing;
+* **macOS's defaults together** (spawn only, 256 descriptors, no /proc): .ci/run runs the
+  whole library suite once under them (``python -m tests.platform_profiles macos -- ...``);
+  here, a check that every process of such a run has them;
 * **a fake Windows**: every module of ``procsync_teach`` imported in a subprocess where
   the POSIX-only APIs (``os.fork``, ``os.killpg``, ``signal.SIGKILL``, ``fcntl``,
   ``resource``...) are gone and ``sys.platform`` is ``"win32"``; then ``run_script``
@@ -40,6 +43,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from tests.conftest import ROOT
+from tests.platform_profiles import FEW_DESCRIPTORS, NO_PROC, environment_under
 
 ROOT_PATH = Path(ROOT)
 PACKAGE = ROOT_PATH / "procsync_teach"
@@ -143,32 +147,13 @@ def test_notebook_07s_start_method_cell_prints_the_same_where_spawn_is_alone():
 def test_lock_and_pool_tests_pass_with_256_file_descriptors():
     run = run_tests(
         ["tests/test_lock.py", "tests/test_faults.py", "tests/test_trace.py"],
-        # macOS's shell gives a soft limit of 256 and a hard limit far above it
-        prelude=("import resource\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
-                 "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))"),
+        prelude=FEW_DESCRIPTORS,
     )
     assert passed(run), run.stdout[-4000:] + run.stderr[-2000:]
 
 
 # -- macOS, Windows: no /proc ----------------------------------------------------------------
 
-NO_PROC = '''
-import builtins, os, os.path
-
-def _refuse(function):
-    def refused(path, *args, **kwargs):
-        if str(os.fspath(path) if not isinstance(path, int) else "").startswith("/proc"):
-            raise FileNotFoundError(2, "No such file or directory (simulated)", str(path))
-        return function(path, *args, **kwargs)
-    return refused
-
-builtins.open = _refuse(builtins.open)
-for _name in ("listdir", "scandir", "stat", "lstat"):
-    setattr(os, _name, _refuse(getattr(os, _name)))
-for _name in ("exists", "isdir", "isfile"):
-    setattr(os.path, _name, lambda path, _real=getattr(os.path, _name):
-            not str(path).startswith("/proc") and _real(path))
-'''
 
 
 @pytest.mark.simulated_platforms
@@ -183,6 +168,34 @@ def test_the_no_proc_simulation_hides_proc():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          encoding="utf-8", timeout=60)
     assert run.stdout == "False\n" and "FileNotFoundError" in run.stderr
+
+
+# -- macOS's defaults together, in every process of a command ------------------------------
+
+MACOS_PROBE = """
+import multiprocessing, os, resource, subprocess, sys
+import psutil
+print(multiprocessing.get_all_start_methods(), multiprocessing.get_start_method(),
+      resource.getrlimit(resource.RLIMIT_NOFILE)[0], os.path.isdir("/proc"),
+      psutil.Process().num_fds() > 0, os.environ["PROCSYNC_START_METHOD"], flush=True)
+if len(sys.argv) < 2:  # and once more in a child of this process
+    subprocess.run([sys.executable, "-c", PROBE, "child"], timeout=60)
+"""
+
+
+@pytest.mark.skipif(fcntl is None, reason="the profile lowers a POSIX descriptor limit")
+def test_every_process_of_a_command_run_under_the_macos_profile_has_its_defaults():
+    code = f"PROBE = {MACOS_PROBE!r}\n" + MACOS_PROBE
+    with environment_under("macos") as environment:
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,
+                             capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines() == ["['spawn'] spawn 256 False True spawn"] * 2, run.stdout
+    with environment_under("macos") as environment:
+        refused = subprocess.run(
+            [sys.executable, "-c", "import multiprocessing; multiprocessing.get_context('fork')"],
+            env=environment, capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert "ValueError: cannot find context for 'fork'" in refused.stderr
 
 
 # -- macOS: small socket and pipe buffers ---------------------------------------------------

@@ -405,7 +405,8 @@ with Pool(2, context="spawn") as pool:
 # we print the first, without the end of the line, which describes the module
 # `__main__` differently from one Python version to the next. (On Windows a spawned
 # worker inherits no descriptors at all, so `children_stderr()` also tells each Python
-# process started in the block, through its environment, to write to that file itself.)
+# process started in the block, through its environment, to write a file of its own,
+# which it reads with that file, in the order written.)
 
 # %%
 with children_stderr() as worker_errors:
