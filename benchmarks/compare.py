@@ -9,6 +9,7 @@ plus half a minute or more per repetition for Dask's side of the cluster map row
     python benchmarks/compare.py                 # every workload, 5 repetitions
     python benchmarks/compare.py --repeat 9      # steadier medians
     python benchmarks/compare.py --only lock     # the workloads whose name contains "lock"
+    python benchmarks/compare.py --start-method spawn   # else the platform's default method
 
 Times are wall-clock on a shared machine: compare ratios, and repeat before trusting one.
 """
@@ -17,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import fcntl
 import functools
 import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -30,13 +29,21 @@ import time
 from collections.abc import Callable, Sequence
 
 import procsync_teach
+from procsync_teach.context import ENVIRONMENT_VARIABLE, start_method
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock to compare the Lock with
+    fcntl = None
 
 
 def tiny(x):
     return x * x
 
 
-def _both_pools(workers: int, method: str):
+def _both_pools(workers: int, method: str | None = None):
+    """Both pools, made with ``method``; None: --start-method's, else the platform's default."""
+    method = method or start_method()
     return (
         lambda: procsync_teach.Pool(workers, context=method),
         lambda: multiprocessing.get_context(method).Pool(workers),
@@ -58,7 +65,7 @@ def map_workload(function: Callable, items: Sequence, chunksize: int | None
             pool.map(function, items, chunksize)
             return time.perf_counter() - start
 
-    ours, stdlib = _both_pools(2, "fork")
+    ours, stdlib = _both_pools(2)
     return (lambda: run(ours)), (lambda: run(stdlib))
 
 
@@ -73,7 +80,7 @@ def apply_round_trips(count: int) -> tuple[Callable, Callable]:
                 pool.apply(tiny, (i,))
             return time.perf_counter() - start
 
-    ours, stdlib = _both_pools(2, "fork")
+    ours, stdlib = _both_pools(2)
     return (lambda: run(ours)), (lambda: run(stdlib))
 
 
@@ -89,7 +96,7 @@ def apply_burst(count: int, function: Callable) -> tuple[Callable, Callable]:
                 result.get(60)
             return time.perf_counter() - start
 
-    ours, stdlib = _both_pools(2, "fork")
+    ours, stdlib = _both_pools(2)
     return (lambda: run(ours)), (lambda: run(stdlib))
 
 
@@ -130,6 +137,8 @@ def big_global(count: int, as_argument: bool) -> tuple[Callable, Callable]:
 
 def worker_peak_mb(_=None) -> float:
     """In a worker: the most memory (resident) it has used so far, in MB."""
+    import resource  # POSIX only, as fork is: the row that uses it needs fork
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -187,7 +196,8 @@ def lock_uncontended(count: int) -> tuple[Callable, Callable, Callable]:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             return time.perf_counter() - start
 
-    return (lambda: run(procsync_teach.Lock())), (lambda: run(multiprocessing.Lock())), raw_flock
+    locks = (lambda: run(procsync_teach.Lock())), (lambda: run(multiprocessing.Lock()))
+    return locks if fcntl is None else (*locks, raw_flock)
 
 
 def _increment(lock, counter, times):
@@ -201,7 +211,7 @@ def lock_contended(times: int) -> tuple[Callable, Callable]:
 
     def run(lock):
         counter = multiprocessing.Value("i", 0, lock=False)
-        processes = [multiprocessing.get_context("fork").Process(
+        processes = [multiprocessing.get_context(start_method()).Process(
             target=_increment, args=(lock, counter, times)) for _ in range(2)]
         start = time.perf_counter()
         for process in processes:
@@ -265,6 +275,17 @@ def cluster_workload(count: int, kind: str) -> tuple[Callable, Callable]:
     return ours, dask
 
 
+def _fork_workloads() -> dict[str, tuple]:
+    """The rows about a large global of __main__, which the workers share under fork."""
+    return {
+        "5,000 apply_async, __main__ function reading a 1 M-element global, fork":
+            (big_global(5_000, as_argument=False), 1.2),
+        "map of 5,000 calls given that function as an argument, fork":
+            (big_global(5_000, as_argument=True), 1.5),
+        "worker peak memory (MB, not s) under fork, 200 MB global": (large_global_memory(), 1.1),
+    }
+
+
 def workloads() -> dict[str, tuple]:
     """Every workload, by name, with the target ratio ours/stdlib (None: report only)."""
     return {
@@ -280,14 +301,9 @@ def workloads() -> dict[str, tuple]:
         # tiny lives in __main__ here, defined before the pools start: both send it by
         # name (under spawn a notebook's would go by value: see procsync_teach.pickling).
         "5,000 apply_async at once, function from __main__": (apply_burst(5_000, tiny), 1.2),
-        "5,000 apply_async, __main__ function reading a 1 M-element global":
-            (big_global(5_000, as_argument=False), 1.2),
-        "map of 5,000 calls given that function as an argument":
-            (big_global(5_000, as_argument=True), 1.5),
-        "worker peak memory (MB, not s) under fork, 200 MB global": (large_global_memory(), 1.1),
-        "Pool(2) start+apply+close+join, fork": (pool_lifetime("fork"), 1.5),
-        "Pool(2) start+apply+close+join, spawn": (pool_lifetime("spawn"), 1.5),
-        "Pool(2) start+apply+close+join, forkserver": (pool_lifetime("forkserver"), 1.5),
+        **(_fork_workloads() if "fork" in multiprocessing.get_all_start_methods() else {}),
+        **{f"Pool(2) start+apply+close+join, {method}": (pool_lifetime(method), 1.5)
+           for method in multiprocessing.get_all_start_methods()},
         "lock acquire+release x100,000, uncontended": (lock_uncontended(100_000), None),
         "lock, 2 processes x 5,000 increments": (lock_contended(5_000), 2.5),
         # The cluster rows compare procsync_teach.cluster.Pool with Dask's own API (in the
@@ -312,10 +328,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each workload")
     parser.add_argument("--only", default="", help="run the workloads whose name contains this")
+    parser.add_argument("--start-method", "--context",
+                        choices=multiprocessing.get_all_start_methods(),
+                        help="default: $PROCSYNC_START_METHOD, else the platform's default")
     options = parser.parse_args()
+    if options.start_method:  # the processes of every workload start this way
+        os.environ[ENVIRONMENT_VARIABLE] = options.start_method
     print(f"# {platform.python_implementation()} {platform.python_version()}, "
           f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"median of {options.repeat}")
+          f"{start_method()}, median of {options.repeat}")
     print("| workload | ours (s) | stdlib (s) | ours/stdlib | target |")
     print("|---|---:|---:|---:|---:|")
     for name, (functions, target) in workloads().items():

@@ -7,6 +7,7 @@ prints the functions that took the most time of their own:
 
     python benchmarks/profile_dispatcher.py                   # 5,000 tasks, chunksize=1
     python benchmarks/profile_dispatcher.py --items 100000 --chunksize 0   # default chunksize
+    python benchmarks/profile_dispatcher.py --start-method spawn   # else the platform's default
 
 Profiling slows Python code down several times, and system calls not at all, so read
 the ranking, not the seconds.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import multiprocessing
 import pstats
 import sys
 import time
@@ -27,8 +29,11 @@ def tiny(x):
     return x * x
 
 
-def profile_map(items: int, chunksize: int | None, rounds: int) -> pstats.Stats:
-    """Run the map ``rounds`` times with the dispatcher profiled; return its profile."""
+def profile_map(items: int, chunksize: int | None, rounds: int,
+                method: str | None = None) -> pstats.Stats:
+    """Run the map ``rounds`` times with the dispatcher profiled, on a pool whose workers
+    start with ``method`` (None: $PROCSYNC_START_METHOD, else the platform's default);
+    return the dispatcher's profile."""
     profile = cProfile.Profile()
     dispatch = _Dispatcher._run
 
@@ -41,7 +46,7 @@ def profile_map(items: int, chunksize: int | None, rounds: int) -> pstats.Stats:
 
     _Dispatcher._run = profiled_dispatch
     try:
-        with Pool(2, context="fork") as pool:
+        with Pool(2, context=method) as pool:
             pool.apply(tiny, (0,))  # every worker up
             for _ in range(rounds):
                 start = time.perf_counter()
@@ -58,8 +63,12 @@ def main() -> None:
     parser.add_argument("--chunksize", type=int, default=1, help="0: the pool's default")
     parser.add_argument("--rounds", type=int, default=3, help="maps to profile")
     parser.add_argument("--top", type=int, default=15, help="functions to show")
+    parser.add_argument("--start-method", "--context",
+                        choices=multiprocessing.get_all_start_methods(),
+                        help="default: $PROCSYNC_START_METHOD, else the platform's default")
     options = parser.parse_args()
-    stats = profile_map(options.items, options.chunksize or None, options.rounds)
+    stats = profile_map(options.items, options.chunksize or None, options.rounds,
+                        options.start_method)
     stats.sort_stats("tottime").print_stats(options.top)
 
 

@@ -4,9 +4,10 @@ Used by ``tests/test_browser.py``. Three parts:
 
 * what the committed notebook promises (:func:`expected`): how many plots and widgets a run
   must show, and which cells may show an error;
-* a JupyterLab server (:class:`JupyterLab`) started like the README's ``jupyter lab``, but on a
-  temporary copy of the notebooks, with autosave off, so that a test run can never write its
-  outputs into the course;
+* a JupyterLab server (:class:`JupyterLab`) started with the README's own ``jupyter lab``
+  command (read from README.md, so the two cannot drift apart), in a temporary copy of what
+  the course opens (notebooks, guides, README), with autosave off, so that a test run can
+  never write its outputs into the course;
 * driving one notebook in a browser page (:func:`run_notebook`): open, Run All, wait until the
   kernel is really done, then read what the page shows (:class:`Seen`).
 
@@ -20,12 +21,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,10 @@ import nbformat
 
 if TYPE_CHECKING:  # only for type hints: without Playwright the test skips, not this import
     from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the course's pages open, copied for the server: the notebooks and what they link to.
+COURSE_FILES = ["README.md", "LICENSE", "LICENSE-lessons", "docs"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -117,6 +124,16 @@ def is_widget_stand_in(data: dict) -> bool:
 # -- the JupyterLab server ------------------------------------------------------------------
 
 
+def readme_command() -> list[str]:
+    """The README's command that opens the course, after its ``pip install -e . &&``, in words:
+    ``["jupyter", "lab", ..., "notebooks/00_start_here.ipynb"]``."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^pip install -e \. && (jupyter lab .*)$", readme, re.MULTILINE)
+    if found is None:
+        raise LookupError("README.md has no line `pip install -e . && jupyter lab ...`")
+    return shlex.split(found[1])
+
+
 def free_port() -> int:
     """A localhost port nobody listens on now (the server is told not to try others)."""
     with socket.socket() as probe:
@@ -159,16 +176,24 @@ def kernel_environment(jupyter_dirs: Path) -> dict[str, str]:
 
 
 class JupyterLab:
-    """``jupyter lab`` serving a copy of some notebooks, for one test session.
+    """The README's ``jupyter lab``, run in a copy of the course, for one test session.
 
-    Start it with :meth:`start`; always :meth:`stop` it (it also ends its kernels).
+    ``root`` is the copy of the repository's top folder, where the README's command runs;
+    ``notebooks`` its notebooks folder. Start it with :meth:`start`; always :meth:`stop` it
+    (it also ends its kernels).
     """
 
     def __init__(self, notebooks: list[Path], workdir: Path):
-        self.root = workdir / "notebooks"
-        self.root.mkdir(parents=True)
+        self.root = workdir / "course"
+        self.notebooks = self.root / "notebooks"
+        self.notebooks.mkdir(parents=True)
         for notebook in notebooks:  # a copy: nothing the run does can reach the course
-            shutil.copy2(notebook, self.root / notebook.name)
+            shutil.copy2(notebook, self.notebooks / notebook.name)
+        for name in COURSE_FILES:
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, self.root / name)
+            else:
+                shutil.copy2(ROOT / name, self.root / name)
         self.lab_dirs = workdir / "lab"
         write_settings(self.lab_dirs / "settings")
         write_server_config(self.lab_dirs / "config")
@@ -179,15 +204,14 @@ class JupyterLab:
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        """The README's ``jupyter lab``, with what a test needs added."""
+        """The README's ``jupyter lab`` (by this Python), with what a test needs added."""
         command = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable, "-m", *readme_command(),
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.root}",
             f"--LabApp.user_settings_dir={self.lab_dirs / 'settings'}",
             f"--LabApp.workspaces_dir={self.lab_dirs / 'workspaces'}",
         ]
@@ -230,13 +254,13 @@ class JupyterLab:
         return json.loads(body) if body else None
 
     def notebook_url(self, name: str) -> str:
-        """The address that opens one notebook in a workspace of its own.
+        """The address that opens one notebook of notebooks/ in a workspace of its own.
 
         A fresh workspace per notebook: JupyterLab would otherwise reopen, and start kernels
         for, the notebooks opened before it.
         """
         workspace = re.sub(r"\W", "-", Path(name).stem)
-        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+        return f"{self.url}/lab/workspaces/{workspace}/tree/notebooks/{name}?token={self.token}"
 
     def shut_down_kernels(self) -> None:
         """End every kernel (deleting its session); returns once they are gone."""
@@ -491,6 +515,73 @@ def run_notebook(page: Page, lab: JupyterLab, name: str, cells: int, shot: Path,
         seen.problem += f" / page unreadable: {type(error).__name__}: {error}"
     seen.seconds = time.monotonic() - start
     return seen
+
+
+# -- links --------------------------------------------------------------------------------
+
+# The links of the notebook's rendered markdown (not the "¶" beside each heading), as the page
+# has them: JupyterLab turns a link to a file into its address under /files/.
+LINKS_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
+    + '.jp-RenderedMarkdown a[href]:not(.jp-InternalAnchorLink)')]
+  .map(a => ({text: a.textContent.trim(), href: a.getAttribute('href')}))"""
+# Each markdown link of a file: [text](target).
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def page_links(page: Page, lab: JupyterLab, name: str, cells: int,
+               timeout: float = 60) -> list[dict]:
+    """Open notebook ``name`` and return its links, each as ``{"text": ..., "href": ...}``.
+
+    JupyterLab renders the markdown, then gives each link its address, a moment later: the
+    links are read once two readings half a second apart agree.
+    """
+    page.goto(lab.notebook_url(name), timeout=60_000)
+    poll(page, kernel_ready(cells), timeout, f"{name} open", polls=2)
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        links = page.evaluate(LINKS_JS)
+        if links and links == last:
+            return links
+        last = links
+        time.sleep(0.5)
+    raise TimeoutError(f"the links of {name} not settled within {timeout:.0f} s: {last}")
+
+
+def served_path(lab: JupyterLab, href: str) -> str | None:
+    """The file a link of a page opens, as a path from the server's root; None if the link
+    does not go to a file of the server."""
+    prefix = f"{lab.url}/files/"
+    if not href.startswith(prefix):
+        return None
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path.removeprefix("/files/"))
+
+
+def open_answer(lab: JupyterLab, path: str) -> str:
+    """"ok" if the server opens the file at ``path`` (from its root), else its HTTP error,
+    such as "404 Not Found" for a file outside the folder it serves."""
+    try:
+        lab.api("GET", f"/api/contents/{urllib.parse.quote(path)}?content=0")
+    except urllib.error.HTTPError as error:
+        return f"{error.code} {error.reason}"
+    return "ok"
+
+
+def click_opens_a_tab(page: Page, home: str, text: str, title: str, timeout: float = 30) -> str:
+    """In the tab ``home``, click the link ``text`` as a learner does; "ok" once a tab named
+    ``title`` is open, else what JupyterLab said instead (its error dialog) or that nothing
+    opened."""
+    page.locator(".lm-DockPanel .lm-TabBar-tab", has_text=home).first.click()
+    page.locator(".jp-RenderedMarkdown a", has_text=text).first.click()
+    tabs = page.locator(".lm-DockPanel .lm-TabBar-tab", has_text=title)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tabs.count():
+            return "ok"
+        dialog = (state(page) or {}).get("dialog")
+        if dialog:
+            return f"dialog: {dialog[:200]}"
+        time.sleep(0.25)
+    return f"no tab {title!r} within {timeout:.0f} s"
 
 
 def missing_tools() -> str | None:

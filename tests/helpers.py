@@ -173,6 +173,29 @@ def increment_with_installed_lock(path, times=10, pause=0.0):
     return increment_counter_under_lock(_installed_lock, path, times, pause)
 
 
+# -- a lock whose maker has dropped it -------------------------------------------------------
+
+
+def _wait_for(event):
+    event.wait(30)
+
+
+class UnpickledAfter:
+    """An argument that, as a child unpickles it, waits until ``event`` is set: the
+    arguments after it are unpickled only then. (Under fork nothing is unpickled.)"""
+
+    def __init__(self, event):
+        self.event = event
+
+    def __reduce__(self):
+        return _wait_for, (self.event,)
+
+
+def increment_counter_under_lock_after(_gate, lock, path, times, go):
+    """``increment_counter_under_lock`` behind an :class:`UnpickledAfter` argument."""
+    return increment_counter_under_lock(lock, path, times, 0.0, go)
+
+
 # -- process targets that hold or wait for a lock ------------------------------------------
 
 
@@ -196,7 +219,8 @@ def wait_for_lock(lock, waiting, timeout=None):
     """Say that we are about to wait, wait for the lock, and report by exit code.
 
     Exit code 0: got the lock (and released it); 3: gave up after ``timeout`` seconds.
-    ``timeout=None`` waits in the kernel; a number makes the lock poll.
+    ``timeout=None`` waits in the kernel; a number waits there too, in a thread that the
+    caller stops watching at the deadline.
     """
     waiting.set()
     got_it = lock.acquire() if timeout is None else lock.acquire(timeout=timeout)
@@ -212,6 +236,19 @@ def hold_lock_repeatedly(lock, times, hold_for=0.001, go=None):
     for _ in range(times):
         with lock:
             time.sleep(hold_for)
+
+
+def hold_lock_back_to_back(lock, holding, stop, hold_for=0.002, at_most=60.0):
+    """Hold the lock ``hold_for`` s at a time, taking it back the moment it is let go,
+    until ``stop`` is set (or ``at_most`` seconds have passed); say so once holding."""
+    ends = time.monotonic() + at_most
+    lock.acquire()
+    holding.set()
+    while not stop.is_set() and time.monotonic() < ends:
+        time.sleep(hold_for)
+        lock.release()
+        lock.acquire()
+    lock.release()
 
 
 def hold_lock_and_fork_a_sleeper(lock, held, sleeper):
@@ -300,9 +337,14 @@ def live_locks_under_a_descriptor_limit(kind, count, limit, method):
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
     me = psutil.Process()
 
-    def files():
-        return sum(len(names) for _, _, names in os.walk(tempfile.gettempdir()))
+    def files():  # but a process's own "alive" and the marks of its forks
+        return sum(len([name for name in names if not name.startswith("alive")])
+                   for _, _, names in os.walk(tempfile.gettempdir()))
 
+    if kind == "procsync_teach":  # its folder, whose file "alive" stays open for good
+        from procsync_teach import tempfiles
+
+        tempfiles.this_process_folder()
     # First a child: a fork server or resource tracker it starts stays, with its pipe.
     report = {"child_before": descriptors_of_a_child(method)}
     report.update(before=me.num_fds(), files_before=files())

@@ -3,10 +3,11 @@
 nbval and the notebook builder talk to the kernel directly. They never see what only a browser
 shows: a widget that does not render ("Error displaying widget", "model not found"), a plot
 that is missing from the page (``MPLBACKEND=Agg`` removes every inline plot without an error),
-or an exception inside a widget's callback. This test starts ``jupyter lab`` as the README
-does, drives Debian's headless Chromium with Playwright, and for every notebook: opens it,
-clears it, Run All, waits until the kernel is done, clicks each Experiment's Run button, then
-checks that
+or an exception inside a widget's callback. These tests start JupyterLab with the README's own
+command (read from README.md), drive Debian's headless Chromium with Playwright, follow every
+link of notebook 00 and of the README (each must open: no 404), and for every notebook: open it,
+clear it, Run All, wait until the kernel is done, click each Experiment's Run button, then
+check that
 
 * no cell shows an error (a traceback on stderr; cells meant to fail are allowed theirs),
 * every code cell ran (Run All stops at an error),
@@ -24,6 +25,7 @@ is skipped on a learner's machine, and fails in CI (the environment variable CI 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,6 +137,53 @@ def fresh_output_folder() -> None:
         old.unlink(missing_ok=True)
 
 
+def readme_course_table() -> list[str]:
+    """The link targets of the README's course table, in its order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| notebook | what it teaches |", 1)[1].split("\n\n", 1)[0]
+    return [match[1] for match in re.finditer(r"^\| \[`\w+`\]\(([^)]+)\)", table, re.MULTILINE)]
+
+
+@pytest.mark.timeout(300)
+def test_every_link_of_notebook_00_and_of_the_readme_opens(lab: JupyterLab,
+                                                            chromium: BrowserContext) -> None:
+    # Each link as JupyterLab shows it, in the server the README's command starts: a link
+    # above that server's root (notebook 00's ../docs/) answers 404 there.
+    start = "00_start_here.ipynb"
+    page = chromium.new_page()
+    try:
+        links = browser.page_links(page, lab, start, browser.expected(lab.notebooks / start).cells)
+        # The headings a link can jump to: JupyterLab 4 names them data-jupyter-id, not id.
+        anchors = set(page.evaluate(
+            "() => [...document.querySelectorAll('[data-jupyter-id]')]"
+            ".map(e => e.dataset.jupyterId)"
+        ))
+        broken = []
+        for link in links:
+            href, path = link["href"], browser.served_path(lab, link["href"])
+            if href.startswith("#"):
+                answer = "ok" if href[1:] in anchors else "no such heading"
+            elif path is None:
+                answer = "not a file of the course"
+            else:
+                answer = browser.open_answer(lab, path)
+                if answer == "ok" and not path.endswith(".ipynb"):  # no kernel started per link
+                    answer = browser.click_opens_a_tab(page, start, link["text"], Path(path).name)
+            if answer != "ok":
+                broken.append(f"{start}: [{link['text']}]({href}): {answer}")
+    finally:
+        page.close()
+        lab.shut_down_kernels()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    local = [target for target in browser.MARKDOWN_LINK.findall(readme)
+             if not re.match(r"\w+:|#", target)]
+    broken += [f"README.md: {target}: {answer}" for target in local
+               if (answer := browser.open_answer(lab, target)) != "ok"]
+    assert readme_course_table() == [f"notebooks/{notebook.name}" for notebook in NOTEBOOKS]
+    assert len(links) > len(NOTEBOOKS) and set(readme_course_table()) <= set(local)
+    assert not broken, "\n".join(broken)
+
+
 @pytest.mark.timeout(900)
 def test_every_notebook_runs_in_jupyterlab(lab: JupyterLab, chromium: BrowserContext) -> None:
     assert NOTEBOOKS, "no notebooks found"
@@ -142,7 +191,7 @@ def test_every_notebook_runs_in_jupyterlab(lab: JupyterLab, chromium: BrowserCon
     lines, failures = [], []
     for notebook in NOTEBOOKS:
         # The copy the server serves: the course's notebook may be rebuilt meanwhile.
-        expected = browser.expected(lab.root / notebook.name)
+        expected = browser.expected(lab.notebooks / notebook.name)
         page = chromium.new_page()  # a tab per notebook: nothing carries over
         try:
             seen = browser.run_notebook(page, lab, notebook.name, expected.cells,

@@ -7,15 +7,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from procsync_teach.course import child_output, scripts
 from procsync_teach.course.child_output import (
+    IGNORED_PYTHONPATH,
     NO_COLOURS,
     catch_lost_output,
     child_environment,
     environment_for_children,
     error_line,
+    read_output,
 )
 from procsync_teach.course.exercises.inside import children_stderr
 
@@ -80,8 +84,8 @@ def test_a_child_without_output_descriptors_writes_to_the_files(tmp_path):
                          "\"print('grandchild')\"], timeout=30)"
     subprocess.run([sys.executable, "-c", code], env=environment, timeout=30,
                    preexec_fn=without_output_descriptors)
-    assert out.read_text(encoding="utf-8") == "to stdout\ngrandchild\n"
-    assert err.read_text(encoding="utf-8") == "to stderr\n"
+    assert read_output(out, startup, "stdout") == "to stdout\ngrandchild\n"
+    assert read_output(err, startup, "stderr") == "to stderr\n"
 
 
 def test_a_child_with_its_own_output_keeps_it(tmp_path):
@@ -108,8 +112,8 @@ def test_the_installations_own_sitecustomize_still_runs(tmp_path, monkeypatch):
     assert environment["PYTHONPATH"] == os.pathsep.join([str(startup), str(own)])
     subprocess.run([sys.executable, "-c", "print('then the child')"], env=environment,
                    timeout=30, preexec_fn=without_output_descriptors)
-    assert out.read_text(encoding="utf-8") == ("the installation sets itself up\n"
-                                              "then the child\n")
+    assert read_output(out, startup, "stdout") == ("the installation sets itself up\n"
+                                                  "then the child\n")
 
 
 @needs_preexec
@@ -118,3 +122,86 @@ def test_children_stderr_catches_a_child_without_descriptors():
         subprocess.run([sys.executable, "-c", "import sys; print('lost?', file=sys.stderr)"],
                        timeout=30, preexec_fn=without_output_descriptors)
     assert caught.lines == ["lost?"]
+
+
+def caught_children(tmp_path, **streams):
+    """An environment for children whose lost output is caught, and its start-up folder."""
+    startup = tmp_path / "startup"
+    startup.mkdir()
+    return {**os.environ, **catch_lost_output(startup, **streams)}, startup
+
+
+def start_without_descriptors(code: str, environment: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], env=environment,
+                            preexec_fn=without_output_descriptors)
+
+
+@needs_preexec
+def test_concurrent_children_each_write_a_file_of_their_own_and_lose_nothing(tmp_path):
+    # One shared file that all append to loses text on Windows, where an append is "seek to
+    # the end, then write": each child writes its own, and nothing is lost in the merge.
+    out = tmp_path / "out.txt"
+    environment, startup = caught_children(tmp_path, stdout=str(out))
+    # one write() per line: print's pieces are writes of their own, which may interleave
+    code = ("import sys\nfor n in range(300):\n"
+            "    sys.stdout.write(f'child {sys.argv[1]} line {n} of 300\\n')\n")
+    children = [subprocess.Popen([sys.executable, "-c", code, str(child)], env=environment,
+                                 preexec_fn=without_output_descriptors) for child in range(6)]
+    assert [child.wait(timeout=60) for child in children] == [0] * 6
+    assert not out.exists()  # written by nobody: each child has its own
+    assert len(list(startup.glob("stdout-*.txt"))) == 6
+    lines = read_output(out, startup, "stdout").splitlines()
+    assert len(lines) == 6 * 300
+    for child in range(6):
+        assert [line for line in lines if line.startswith(f"child {child} ")] == [
+            f"child {child} line {n} of 300" for n in range(300)]
+
+
+@needs_preexec
+def test_the_merged_output_is_in_the_order_written_not_child_by_child(tmp_path):
+    out, go = tmp_path / "out.txt", tmp_path / "go"
+    environment, startup = caught_children(tmp_path, stdout=str(out))
+    first = start_without_descriptors(
+        "import os, time\nprint('first')\n"
+        f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.01)\nprint('fourth')\n",
+        environment)
+    try:
+        deadline = time.monotonic() + 60
+        while "first" not in read_output(out, startup, "stdout"):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.01)
+        with open(out, "a", encoding="utf-8") as shared:  # as the parent writes its own
+            shared.write("second\n")
+        start_without_descriptors("print('third')", environment).wait(timeout=60)
+        go.touch()
+        assert first.wait(timeout=60) == 0
+    finally:
+        first.kill()
+    assert read_output(out, startup, "stdout") == "first\nsecond\nthird\nfourth\n"
+
+
+@needs_preexec
+def test_the_start_up_runs_once_however_its_folder_is_spelt_on_the_path(tmp_path, monkeypatch):
+    # On Windows, C:\\Temp and c:\\temp are one folder: here, a link to the folder.
+    out = tmp_path / "out.txt"
+    environment, startup = caught_children(tmp_path, stdout=str(out))
+    (tmp_path / "link").symlink_to(startup, target_is_directory=True)
+    environment["PYTHONPATH"] += os.pathsep + str(tmp_path / "link")
+    child = start_without_descriptors("print('once')", environment)
+    assert child.wait(timeout=60) == 0
+    assert read_output(out, startup, "stdout") == "once\n"
+
+
+@needs_preexec
+def test_run_script_says_so_when_python_ignores_pythonpath(tmp_path, monkeypatch):
+    # A Python that ignores PYTHONPATH (-I, -E, an embeddable distribution's ._pth file)
+    # never runs the start-up: on Windows its spawned children's output is lost.
+    ignoring = tmp_path / "python-E"
+    ignoring.write_text(f'#!/bin/sh\nexec {sys.executable} -E "$@"\n', encoding="utf-8")
+    ignoring.chmod(0o755)
+    monkeypatch.setattr(child_output, "CHILDREN_INHERIT_OUTPUT", False)
+    monkeypatch.setattr(scripts, "CHILDREN_INHERIT_OUTPUT", False)
+    assert scripts.run_script("print('ran')", timeout=30).stderr == ""
+    monkeypatch.setattr(sys, "executable", str(ignoring))
+    run = scripts.run_script("import sys\nprint(sys.flags.ignore_environment)", timeout=30)
+    assert run.stdout == "1\n" and run.stderr == IGNORED_PYTHONPATH

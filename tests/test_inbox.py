@@ -10,6 +10,11 @@ from multiprocessing.connection import Pipe, wait
 
 import pytest
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 from procsync_teach import Pool, inbox
 from procsync_teach.inbox import READ_SIZE, read_messages
 
@@ -94,8 +99,24 @@ def windows_watcher(monkeypatch):
     return inbox.Watcher()
 
 
+@pytest.fixture
+def room_for_1024_descriptors():
+    """A soft limit of at least 1,024 open files while the test runs: 130 pipes are 260
+    descriptors, over the 256 that macOS's shell allows. Its hard limit is far above, and a
+    program may raise its own soft limit up to the hard one."""
+    if resource is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1024 if hard == resource.RLIM_INFINITY else min(1024, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 @pytest.mark.parametrize("ready_at", [0, 63, 129])
-def test_the_windows_watcher_finds_a_ready_pipe_among_130(windows_watcher, ready_at):
+def test_the_windows_watcher_finds_a_ready_pipe_among_130(windows_watcher, ready_at,
+                                                          room_for_1024_descriptors):
     pipes = [Pipe(duplex=False) for _ in range(130)]  # a Pool(64): 2 x 64 + 1 and more
     try:
         receivers = [receiver for receiver, _ in pipes]

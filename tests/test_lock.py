@@ -40,7 +40,7 @@ import procsync_teach
 from procsync_teach import Lock, tempfiles
 from procsync_teach.lock import SPARE_DESCRIPTORS
 from tests import helpers
-from tests.conftest import needs_sigkill
+from tests.conftest import needs_fork, needs_sigkill
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -96,6 +96,18 @@ def run_together(ctx, target, args, copies=PROCESSES) -> list[int]:
     go.set()
     stop(*processes)
     return [process.exitcode for process in processes]
+
+
+def exit_code_of_a_waiter(lock, ctx, timeout: float = WAIT) -> int:
+    """Let another process wait for ``lock`` up to ``timeout`` s; its exit code: 0 if it
+    got the lock, 3 if it gave up (see ``helpers.wait_for_lock``)."""
+    # Kept in a name until the child has ended: a spawned child rebuilds the event from
+    # its name, which the parent removes when it drops the event (issue 25, macOS).
+    waiting = ctx.Event()
+    waiter = ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting, timeout))
+    waiter.start()
+    stop(waiter)
+    return waiter.exitcode
 
 
 # -- the same rules as multiprocessing.Lock ---------------------------------------------
@@ -242,9 +254,13 @@ def new_pool(kind: str, start_method: str, **options):
     return multiprocessing.get_context(start_method).Pool(**options)
 
 
+@pytest.mark.parametrize("made", ["kept in a name", "inline"])
 @pytest.mark.parametrize("pool_kind", ["procsync_teach", "multiprocessing"])
-def test_lock_reaches_pool_workers_through_the_initializer(pool_kind, start_method, tmp_path):
-    lock, counter = Lock(), helpers.new_counter(tmp_path / "counter")
+def test_lock_reaches_pool_workers_through_the_initializer(
+    pool_kind, made, start_method, tmp_path
+):
+    # Made inline, the classic way, the Lock has nothing but the pool to refer to it.
+    lock, counter = new_lock(pool_kind, start_method), helpers.new_counter(tmp_path / "counter")
     task = functools.partial(helpers.increment_with_installed_lock, counter, pause=PAUSE)
     pool = new_pool(
         pool_kind,
@@ -253,6 +269,9 @@ def test_lock_reaches_pool_workers_through_the_initializer(pool_kind, start_meth
         initializer=helpers.install_lock,
         initargs=(lock,),
     )
+    if made == "inline":
+        del lock
+        gc.collect()
     with pool:
         done = pool.map_async(task, [INCREMENTS] * PROCESSES, chunksize=1).get(WAIT)
     pool.join()
@@ -307,7 +326,7 @@ def test_waiters_get_the_lock_when_its_holder_is_killed(start_method):
     lock, held = Lock(), ctx.Event()
     holder = ctx.Process(target=helpers.hold_lock_until_killed, args=(lock, held))
     waiting = [ctx.Event(), ctx.Event()]
-    # One waits in the kernel (no timeout), one polls (with a timeout).
+    # One waits in the kernel (no timeout), one in a thread of its own (with a timeout).
     waiters = [
         ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting[0], None)),
         ctx.Process(target=helpers.wait_for_lock, args=(lock, waiting[1], WAIT)),
@@ -361,6 +380,27 @@ def test_traced_lock_records_this_process_too():
         pass
     [hold] = lock.holds()
     assert hold.pid == os.getpid()
+
+
+def test_a_traced_release_lets_go_even_when_the_hold_cannot_be_recorded(monkeypatch):
+    # With no descriptor left, or its trace folder removed, the record cannot be written:
+    # release() says so, but only after letting go, here and for every other process.
+    ctx = multiprocessing.get_context()
+    lock = Lock(trace=True)
+
+    def no_descriptor_left(*args):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(procsync_teach.lock, "record_hold", no_descriptor_left)
+    lock.acquire()
+    with pytest.raises(OSError, match="Too many open files"):
+        lock.release()
+    monkeypatch.undo()  # a forked child records its own hold as it should
+
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "another process could not take the lock"
+    assert lock.acquire(timeout=WAIT) is True, "another thread of this process could not"
+    lock.release()
+    assert [hold.pid == os.getpid() for hold in lock.holds()] == [False, True]
 
 
 def test_untraced_lock_has_no_holds_to_show():
@@ -448,6 +488,103 @@ def test_a_nan_timeout_on_a_held_lock_raises_oserror_as_the_stdlib_does(lock_kin
     holder.join(WAIT)
 
 
+TRIES = 20  # how many times the waiter below asks for a lock held back to back
+
+
+def wins_against_a_holder_that_takes_it_back(lock, ctx, timeout) -> int:
+    """How many of ``TRIES`` acquires with ``timeout`` get ``lock``, while another process
+    holds it 2 ms at a time and takes it back the moment it lets go."""
+    holding, stop_holding = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=helpers.hold_lock_back_to_back, args=(lock, holding, stop_holding))
+    holder.start()
+    wins = 0
+    try:
+        assert holding.wait(WAIT), "the holder never took the lock"
+        for _ in range(TRIES):
+            if lock.acquire(timeout=timeout):
+                wins += 1
+                lock.release()
+    finally:
+        stop_holding.set()
+        stop(holder)
+    assert holder.exitcode == 0
+    return wins
+
+
+def test_a_timed_waiter_gets_a_lock_taken_back_to_back_as_often_as_a_blocking_one(
+    lock_kind, start_method
+):
+    # A waiter that polls sleeps through the moments the lock is free, so against a
+    # holder that takes it back at once it won 0 to 7 times in 20. The kernel wakes
+    # a waiter that is queued: the stdlib's semaphore and our blocking acquire always
+    # win; a timed acquire must win about as often (the stdlib's won 18 to 20 in 20).
+    ctx = multiprocessing.get_context(start_method)
+    lock = new_lock(lock_kind, start_method)
+    assert wins_against_a_holder_that_takes_it_back(lock, ctx, None) == TRIES
+    assert wins_against_a_holder_that_takes_it_back(lock, ctx, 0.2) >= TRIES * 3 // 4
+
+
+def waiting_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "procsync_teach.Lock wait"]
+
+
+def test_timed_acquires_that_give_up_leave_one_wait_that_lets_go_when_it_wins(start_method):
+    # A timed acquire waits in a thread, which goes on waiting after the caller gave up:
+    # the next timed acquire takes its place in the queue, so a loop of them never makes
+    # more than one. When it wins with nobody left to want the lock, it lets go at once.
+    ctx = multiprocessing.get_context(start_method)
+    lock = Lock()
+    with held_elsewhere(lock, ctx):
+        assert [lock.acquire(timeout=0.01) for _ in range(10)] == [False] * 10
+        assert len(waiting_threads()) == 1
+    for thread in waiting_threads():
+        thread.join(WAIT)
+    assert waiting_threads() == []
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "the abandoned wait kept the lock"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="no pthread_kill on Windows")
+def test_a_timed_acquire_stopped_by_ctrl_c_leaves_no_wait_that_keeps_the_lock():
+    ctx = multiprocessing.get_context()
+    lock = Lock()
+    with held_elsewhere(lock, ctx):
+        interrupt = threading.Timer(
+            0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+        )
+        interrupt.start()
+        with pytest.raises(KeyboardInterrupt):
+            lock.acquire(timeout=WAIT)
+        interrupt.join(WAIT)
+    for thread in waiting_threads():
+        thread.join(WAIT)
+    assert exit_code_of_a_waiter(lock, ctx) == 0, "the interrupted wait kept the lock"
+    assert lock.acquire(timeout=WAIT) is True
+    lock.release()
+
+
+@needs_fork
+# Forking beside the waiting thread is the point; Python 3.12+ warns of any such fork.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_child_forked_during_a_timed_wait_does_not_keep_the_lock_the_wait_wins():
+    # The waiting thread's descriptor is copied into a child forked meanwhile; a copy
+    # kept open would hold the lock the thread wins, and lets go of, for the child's life.
+    ctx = multiprocessing.get_context("fork")
+    lock = Lock()
+    with held_elsewhere(lock, ctx):
+        assert lock.acquire(timeout=0.01) is False
+        child = ctx.Process(target=helpers.sleep_for, args=(30,))
+        child.start()
+    try:
+        for thread in waiting_threads():
+            thread.join(WAIT)
+        assert lock.acquire(timeout=WAIT) is True
+        lock.release()
+        assert exit_code_of_a_waiter(lock, ctx, 2.0) == 0, "the forked child kept the lock held"
+    finally:
+        child.kill()
+        stop(child)
+
+
 def test_a_nan_timeout_on_a_lock_held_by_another_process_raises_oserror():
     ctx = multiprocessing.get_context()
     lock = Lock()
@@ -517,10 +654,9 @@ def test_a_held_lock_keeps_its_file_open_while_many_others_come_and_go():
     for other in others:  # each opens its file, and older idle ones close theirs
         with other:
             pass
-    waiter = ctx.Process(target=helpers.wait_for_lock, args=(held, ctx.Event(), 0.2))
-    waiter.start()
-    stop(waiter)
-    assert waiter.exitcode == 3, "the held lock's file was closed, which let it go"
+    assert exit_code_of_a_waiter(held, ctx, 0.2) == 3, (
+        "the held lock's file was closed, which let it go"
+    )
     held.release()
     assert others[0].acquire(timeout=WAIT) is True  # its file closed meanwhile: reopened
     others[0].release()

@@ -22,7 +22,9 @@ CONDA_TO_PYPI = {"matplotlib-base": "matplotlib"}
 CONDA_ONLY = {"python", "pip"}
 
 # A student opens the course without the test tools; CI and maintainers install them.
-OPEN_COMMAND = "pip install -e . && jupyter lab notebooks/00_start_here.ipynb"
+# The server's root is the repository, not notebooks/: notebook 00 links to ../docs/.
+OPEN_COMMAND = ("pip install -e . && "
+                "jupyter lab --ServerApp.root_dir=. notebooks/00_start_here.ipynb")
 TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest'
 
 
@@ -97,6 +99,31 @@ def test_readme_gives_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert OPEN_COMMAND in readme
     assert TEST_COMMAND in readme
+
+
+def test_every_jupyter_lab_that_opens_a_notebook_serves_the_whole_repository() -> None:
+    # `jupyter lab notebooks/X.ipynb` alone makes notebooks/ the root: every link to ../docs/
+    # then answers 404, "outside root contents directory".
+    places = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+              *sorted((ROOT / "notebooks" / "src").glob("*.py"))]
+    opening = [
+        (path.name, match[0])
+        for path in places
+        for match in re.finditer(r"jupyter lab((?: --\S+)*) notebooks/\S+",
+                                 path.read_text(encoding="utf-8"))
+    ]
+    assert opening  # the search finds the README's command
+    assert [(name, command) for name, command in opening
+            if " --ServerApp.root_dir=. " not in command] == []
+
+
+def test_the_course_depends_on_no_test_tool() -> None:
+    # nbval alone brings pytest and coverage into every learner's environment.
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        course = dict(requirement(spec) for spec in tomllib.load(file)["project"]["dependencies"])
+    test_tools = {"pytest", "pytest-timeout", "nbval", "nbclient", "jupytext", "playwright", "ruff"}
+    assert test_tools <= set(pyproject_requirements())
+    assert test_tools & set(course) == set()
 
 
 def test_the_course_command_does_not_install_the_test_extra() -> None:

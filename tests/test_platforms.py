@@ -13,11 +13,15 @@ Linux, the kinds of defect that break the course on the other two:
   buffers and whose pipes 4 KiB, as small as macOS's or smaller;
 * **no /proc** (macOS, Windows): tests in a subprocess in which every path under /proc
   is missing;
+* **macOS's defaults together** (spawn only, 256 descriptors, no /proc): .ci/run runs the
+  whole library suite once under them (``python -m tests.platform_profiles macos -- ...``);
+  here, a check that every process of such a run has them;
 * **a fake Windows**: every module of ``procsync_teach`` imported in a subprocess where
   the POSIX-only APIs (``os.fork``, ``os.killpg``, ``signal.SIGKILL``, ``fcntl``,
   ``resource``...) are gone and ``sys.platform`` is ``"win32"``; then ``run_script``
   runs a script and kills its process tree there;
-* **static checks** over the source: POSIX-only calls only behind a platform check,
+* **static checks** over the library, the notebooks' sources and the tools (what runs on a
+  learner's machine): POSIX-only calls only behind a platform check,
   ``O_BINARY`` on every ``os.open`` (Windows' C runtime otherwise turns each LF byte
   into CR LF), and an explicit encoding on every text file.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,14 +43,18 @@ except ImportError:  # Windows
     fcntl = None
 
 from tests.conftest import ROOT
+from tests.platform_profiles import FEW_DESCRIPTORS, NO_PROC, environment_under
 
 ROOT_PATH = Path(ROOT)
 PACKAGE = ROOT_PATH / "procsync_teach"
-# The Python files whose text I/O must name an encoding: the library, its tests and tools.
+# The notebooks' sources: their code runs on the learner's system, whichever it is.
+LESSONS = sorted((ROOT_PATH / "notebooks" / "src").glob("*.py"))
+# What runs on a learner's or a teacher's machine: the library, the lessons and the tools.
+RUNS_ANYWHERE = sorted([*PACKAGE.rglob("*.py"), *LESSONS, *(ROOT_PATH / "tools").rglob("*.py")])
+# The Python files whose text I/O must name an encoding: the above, the tests and benchmarks.
 SOURCES = sorted(
-    path
-    for folder in ("procsync_teach", "tests", "tools", "benchmarks")
-    for path in (ROOT_PATH / folder).rglob("*.py")
+    {*RUNS_ANYWHERE,
+     *(path for folder in ("tests", "benchmarks") for path in (ROOT_PATH / folder).rglob("*.py"))}
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -106,6 +115,31 @@ def test_the_library_refuses_fork_where_the_platform_lacks_it():
     assert run.stdout.startswith("ValueError") and "'fork'" in run.stdout, run.stderr
 
 
+def lesson_cell(notebook: str, containing: str) -> str:
+    """The code of the one cell of ``notebooks/src/<notebook>.py`` that contains a text."""
+    source = (ROOT_PATH / "notebooks" / "src" / f"{notebook}.py").read_text(encoding="utf-8")
+    cells = [cell for cell in re.split(r"^# %%.*$", source, flags=re.MULTILINE)
+             if containing in cell]
+    assert len(cells) == 1, f"{len(cells)} cells of {notebook} contain {containing!r}"
+    return cells[0]
+
+
+def test_notebook_07s_start_method_cell_prints_the_same_where_spawn_is_alone():
+    # Its committed output comes from Linux, where nbval compares it; a learner on Windows
+    # (spawn alone) must see the same lines, not one line of three.
+    cell = lesson_cell("07_pitfalls", "def look_in_main(")
+    printed = []
+    for prelude in ("", "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"):
+        code = f"import multiprocessing\n{prelude}from procsync_teach import Pool\n{cell}"
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, encoding="utf-8", timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        printed.append(run.stdout)
+    linux, windows = printed
+    assert linux == windows
+    assert "(not there)" in linux and linux.rstrip().endswith("True")
+
+
 # -- macOS: 256 file descriptors -------------------------------------------------------------
 
 @pytest.mark.simulated_platforms
@@ -113,32 +147,13 @@ def test_the_library_refuses_fork_where_the_platform_lacks_it():
 def test_lock_and_pool_tests_pass_with_256_file_descriptors():
     run = run_tests(
         ["tests/test_lock.py", "tests/test_faults.py", "tests/test_trace.py"],
-        # macOS's shell gives a soft limit of 256 and a hard limit far above it
-        prelude=("import resource\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
-                 "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))"),
+        prelude=FEW_DESCRIPTORS,
     )
     assert passed(run), run.stdout[-4000:] + run.stderr[-2000:]
 
 
 # -- macOS, Windows: no /proc ----------------------------------------------------------------
 
-NO_PROC = '''
-import builtins, os, os.path
-
-def _refuse(function):
-    def refused(path, *args, **kwargs):
-        if str(os.fspath(path) if not isinstance(path, int) else "").startswith("/proc"):
-            raise FileNotFoundError(2, "No such file or directory (simulated)", str(path))
-        return function(path, *args, **kwargs)
-    return refused
-
-builtins.open = _refuse(builtins.open)
-for _name in ("listdir", "scandir", "stat", "lstat"):
-    setattr(os, _name, _refuse(getattr(os, _name)))
-for _name in ("exists", "isdir", "isfile"):
-    setattr(os.path, _name, lambda path, _real=getattr(os.path, _name):
-            not str(path).startswith("/proc") and _real(path))
-'''
 
 
 @pytest.mark.simulated_platforms
@@ -153,6 +168,34 @@ def test_the_no_proc_simulation_hides_proc():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          encoding="utf-8", timeout=60)
     assert run.stdout == "False\n" and "FileNotFoundError" in run.stderr
+
+
+# -- macOS's defaults together, in every process of a command ------------------------------
+
+MACOS_PROBE = """
+import multiprocessing, os, resource, subprocess, sys
+import psutil
+print(multiprocessing.get_all_start_methods(), multiprocessing.get_start_method(),
+      resource.getrlimit(resource.RLIMIT_NOFILE)[0], os.path.isdir("/proc"),
+      psutil.Process().num_fds() > 0, os.environ["PROCSYNC_START_METHOD"], flush=True)
+if len(sys.argv) < 2:  # and once more in a child of this process
+    subprocess.run([sys.executable, "-c", PROBE, "child"], timeout=60)
+"""
+
+
+@pytest.mark.skipif(fcntl is None, reason="the profile lowers a POSIX descriptor limit")
+def test_every_process_of_a_command_run_under_the_macos_profile_has_its_defaults():
+    code = f"PROBE = {MACOS_PROBE!r}\n" + MACOS_PROBE
+    with environment_under("macos") as environment:
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,
+                             capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines() == ["['spawn'] spawn 256 False True spawn"] * 2, run.stdout
+    with environment_under("macos") as environment:
+        refused = subprocess.run(
+            [sys.executable, "-c", "import multiprocessing; multiprocessing.get_context('fork')"],
+            env=environment, capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert "ValueError: cannot find context for 'fork'" in refused.stderr
 
 
 # -- macOS: small socket and pipe buffers ---------------------------------------------------
@@ -343,12 +386,22 @@ def _posix_only_uses(tree: ast.AST) -> list[ast.AST]:
 
 
 def _parse(path: Path) -> ast.AST:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    """The syntax tree of a Python file; in a notebook source, IPython's ``%magic`` and
+    ``!command`` lines count as comments (the code under ``%%writefile`` is still read)."""
+    text = path.read_text(encoding="utf-8")
+    if path in LESSONS:
+        text = re.sub(r"^[%!]", "#", text, flags=re.MULTILINE)
+    return ast.parse(text, filename=str(path))
 
 
-def test_posix_only_calls_in_the_library_are_behind_a_platform_check():
+def test_notebook_sources_are_read_with_their_magics_as_comments():
+    tree = _parse(ROOT_PATH / "notebooks" / "src" / "03_pool_sync_vs_async.py")
+    assert any(isinstance(node, ast.FunctionDef) for node in ast.walk(tree))
+
+
+def test_posix_only_calls_in_the_library_lessons_and_tools_are_behind_a_platform_check():
     unguarded = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in RUNS_ANYWHERE:
         tree = _parse(path)
         parents = _parents(tree)
         unguarded += [f"{path.relative_to(ROOT_PATH)}:{node.lineno}: {ast.unparse(node)}"
@@ -373,12 +426,12 @@ def _os_open_calls(tree: ast.AST) -> list[ast.Call]:
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "os.open"]
 
 
-def test_every_os_open_in_the_library_opens_in_binary_mode():
+def test_every_os_open_in_the_library_lessons_and_tools_opens_in_binary_mode():
     # Windows' C runtime opens in text mode unless O_BINARY is given: every LF written
     # becomes CR LF, which corrupts fixed-size records. getattr(os, "O_BINARY", 0) is 0 elsewhere.
     text_mode = [
         f"{path.relative_to(ROOT_PATH)}:{call.lineno}: {ast.unparse(call)}"
-        for path in sorted(PACKAGE.rglob("*.py"))
+        for path in RUNS_ANYWHERE
         for call in _os_open_calls(_parse(path))
         if "O_BINARY" not in ast.unparse(call.args[1] if len(call.args) > 1 else call)
     ]
@@ -435,7 +488,7 @@ def test_the_encoding_check_finds_what_it_looks_for():
 # -- warnings: nothing hides Python 3.12's warning about fork with threads -------------------
 
 def test_no_blanket_filter_hides_deprecation_warnings():
-    places = [ROOT_PATH / "pyproject.toml", *sorted((ROOT_PATH / "notebooks" / "src").glob("*.py")),
+    places = [ROOT_PATH / "pyproject.toml",
               *(path for path in SOURCES if path.name != "test_platforms.py")]  # not its own words
     hiding = [
         f"{path.relative_to(ROOT_PATH)}: {line.strip()}"

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 import procsync_teach.course  # the course's helpers: each process's output in its colour
-from procsync_teach import Lock, Process, capture_output, now
+from procsync_teach import Lock, Process, capture_output, get_context
 
 
 def greet(name):
@@ -97,23 +97,16 @@ def print_slowly(text, pause=0.01):
 
 # %% [markdown]
 # Processes that start one after the other might each finish before the next one begins.
-# To make them print at the same moment, we agree on a start time on a clock that every
-# process on the machine reads alike, `now()`, far enough ahead (`MARGIN`) for all of them
-# to be ready, even with spawn, the slowest start method. Each process waits for that
-# moment, then prints.
+# To make them print at the same moment, each one first waits at a **barrier**, a meeting
+# point made for a number of processes: whoever arrives waits there until the last one
+# has arrived, then all go on at once. So they start printing together, however long
+# each took to start (spawn, the slowest start method, can take a second on a busy
+# machine). `get_context().Barrier(3)` makes one for 3 processes, in the course's start
+# method; notebook 11 shows it in full.
 
 # %%
-MARGIN = 0.5  # seconds between creating the processes and the agreed start
-
-
-def wait_until(start_at):
-    """Sleep in small steps until the shared clock reads start_at."""
-    while now() < start_at:
-        time.sleep(0.0005)
-
-
-def announce(n, start_at):
-    wait_until(start_at)
+def announce(n, start):
+    start.wait()  # until all the processes have arrived at the barrier
     print_slowly(f"Process {n} is running")
 
 
@@ -127,9 +120,9 @@ def every_line_intact(screen):
 # word to see which process wrote it.
 
 # %% tags=["nbval-ignore-output"]
-start_at = now() + MARGIN
+start = get_context().Barrier(3)
 with capture_output() as garbled:
-    processes = [Process(target=announce, args=(n, start_at), name=f"P{n}") for n in range(3)]
+    processes = [Process(target=announce, args=(n, start), name=f"P{n}") for n in range(3)]
     for p in processes:
         p.start()
     for p in processes:
@@ -201,20 +194,22 @@ plt.show()
 # section**: one process at a time runs it.
 #
 # `run_together` is the cell above in a function: start processes P0, P1, ... that run
-# `target(n, ..., start_at)` at the same moment, and return what they printed.
+# `target(n, ..., start)`, meet at the barrier `start` and go on together, and return what
+# they printed.
 
 # %%
-def announce_locked(n, lock, start_at):
-    wait_until(start_at)
+def announce_locked(n, lock, start):
+    start.wait()
     with lock:  # one process at a time from here to the end of the block
         print_slowly(f"Process {n} is running")
 
 
 def run_together(target, processes, *args):
-    """Run target(n, *args, start_at) in processes P0, P1, ... at once; return the screen."""
-    start_at = now() + MARGIN
+    """Run target(n, *args, start) in processes P0, P1, ... that wait for each other at the
+    barrier start, then go on at once; return the screen."""
+    start = get_context().Barrier(processes)
     with capture_output() as screen:
-        started = [Process(target=target, args=(n, *args, start_at), name=f"P{n}")
+        started = [Process(target=target, args=(n, *args, start), name=f"P{n}")
                    for n in range(processes)]
         for p in started:
             p.start()
@@ -361,8 +356,8 @@ def line_of(n, words):
     return " ".join(f"P{n}.{k}" for k in range(1, words + 1))
 
 
-def speak(n, words, lock, start_at):
-    wait_until(start_at)
+def speak(n, words, lock, start):
+    start.wait()
     with lock or nullcontext():  # nullcontext(): a "with" that does nothing
         print_slowly(line_of(n, words))
 
@@ -398,9 +393,9 @@ Experiment(garbled_vs_locked,
 from procsync_teach.course.exercises.garbled import check_possible_outputs, check_report
 
 
-def print_report(n, lock, start_at):
+def print_report(n, lock, start):
     """Print process n's two-line report, with no other process cutting in."""
-    wait_until(start_at)
+    start.wait()
     ...  # your code: use the lock so that the two lines below stay together
     print_slowly(f"Report from process {n}:")
     print_slowly(f"process {n} is doing fine")
@@ -409,9 +404,9 @@ def print_report(n, lock, start_at):
 check_report(print_report)
 
 # %% tags=["solution"]
-def print_report(n, lock, start_at):
+def print_report(n, lock, start):
     """Print process n's two-line report, with no other process cutting in."""
-    wait_until(start_at)
+    start.wait()
     with lock:  # one hold around both lines: no one can print between them
         print_slowly(f"Report from process {n}:")
         print_slowly(f"process {n} is doing fine")

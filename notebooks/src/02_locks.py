@@ -461,6 +461,9 @@ run_both([("P0", lock_a, lock_b, "AB", 0.2), ("P1", lock_a, lock_b, "AB", 2.0)])
 # to take the lock, with a timeout to be safe.
 
 # %%
+from procsync_teach.course.platforms import exit_code_meaning
+
+
 def hold_for_ever(lock, holding):
     lock.acquire()
     holding.set()  # tell the notebook: I hold it now
@@ -476,8 +479,7 @@ def after_the_holder_is_killed(lock):
     p.kill()
     p.join(timeout=30)
     got_it = lock.acquire(timeout=0.5)
-    how = "killed by signal 9, SIGKILL" if p.exitcode == -9 else "killed: Windows has no signals"
-    print(f"  holder's exit code: {p.exitcode} ({how})")
+    print(f"  holder's exit code: {p.exitcode} ({exit_code_meaning(p.exitcode)})")
     print(f"  acquire(timeout=0.5) afterwards -> {got_it}")
     if got_it:
         lock.release()

@@ -178,26 +178,29 @@ show(Dispatcher._replace)
 # `Lock` has no thread and no pipe. Acquiring it asks the operating system for an
 # exclusive lock on a small file (`flock`). These are the only lines of `lock.py` that
 # talk to the kernel, and what a `Lock` becomes when it is pickled. (On Windows, `lock.py`
-# asks with `msvcrt.locking` instead, and has no `_wait_lock_file`: Windows' blocking
-# lock gives up after 10 seconds, so a Windows lock always polls, as the timed wait below
-# does.)
+# asks with `msvcrt.locking` instead, and its `_wait_lock_file` asks again and again:
+# Windows' blocking lock gives up after 10 seconds.)
 
 # %%
 show(procsync_teach.lock._try_lock_file)
-if procsync_teach.lock._wait_lock_file is not None:  # None on Windows
-    show(procsync_teach.lock._wait_lock_file)
+show(procsync_teach.lock._wait_lock_file)
 show(Lock.__getstate__)
 
 # %% [markdown]
 # - `acquire()` first asks without waiting (`LOCK_NB`: "non-blocking"), a few times in a
 #   row: most holds last microseconds. If it must wait and has no timeout, it sleeps in
-#   the kernel (`_wait_lock_file`) until the holder lets go. The kernel's wait cannot be given a timeout, so with a timeout the lock polls
-#   instead, with growing pauses.
+#   the kernel (`_wait_lock_file`) until the holder lets go. The kernel's wait cannot be
+#   given a timeout, so with a timeout a thread of its own waits in the kernel, and
+#   `acquire` stops watching it at the deadline: asking again and again instead would
+#   miss the moments the lock is free.
 # - The kernel drops a process's file locks when that process ends, however it ends. A
 #   holder killed by `kill -9` cannot leave everyone else waiting.
 # - A `Lock` pickles as the *names* of its files (the lock file, and the trace file if
 #   it has one), so it can travel as an ordinary argument of a pool task; each process
-#   opens the file for itself on first use.
+#   opens the file for itself on first use. Once pickled, a copy may be anywhere, even
+#   unread in a pipe, so `_files.shared()` keeps the files until the process that made
+#   the `Lock` ends: `Pool(initializer=init, initargs=(Lock(),))` works although nothing
+#   else refers to that `Lock`.
 
 # %% [markdown]
 # ## 6. What differs from `multiprocessing`, and why
@@ -402,7 +405,8 @@ with Pool(2, context="spawn") as pool:
 # we print the first, without the end of the line, which describes the module
 # `__main__` differently from one Python version to the next. (On Windows a spawned
 # worker inherits no descriptors at all, so `children_stderr()` also tells each Python
-# process started in the block, through its environment, to write to that file itself.)
+# process started in the block, through its environment, to write a file of its own,
+# which it reads with that file, in the order written.)
 
 # %%
 with children_stderr() as worker_errors:

@@ -310,7 +310,8 @@ with Pool(2) as pool:
 # course uses Python's default, or the method you choose, whatever the version.
 #
 # What a child inherits is the big difference. A forked worker has a copy of everything
-# in the notebook; a spawned or forkserver worker starts clean:
+# in the notebook; a spawned or forkserver worker starts clean. The cell asks a worker of
+# each start method this system has (Linux and macOS have the three, Windows spawn alone):
 
 # %%
 in_the_notebook = "set in a notebook cell"
@@ -322,10 +323,14 @@ def look_in_main(_):
     return getattr(__main__, "in_the_notebook", "(not there)")
 
 
-for method in ("fork", "spawn", "forkserver"):
-    if method in multiprocessing.get_all_start_methods():
-        with Pool(1, context=method) as pool:
-            print(f"{method:>10}: {pool.apply(look_in_main, (0,))}")
+found = {}
+for method in multiprocessing.get_all_start_methods():  # Windows has spawn alone
+    with Pool(1, context=method) as pool:
+        found[method] = pool.apply(look_in_main, (0,))
+reached = {method for method, value in found.items() if value == in_the_notebook}
+print("a spawned worker finds:", found["spawn"])
+print("only a forked worker finds the notebook's variable (where the system has fork):",
+      reached == {"fork"} & set(found))
 
 # %% [markdown]
 # ## 4. Fork and threads: a lock nobody will release

@@ -42,6 +42,7 @@ from IPython.display import Markdown
 
 from procsync_teach import Pool, WorkerDied, get_context, now
 from procsync_teach.course import tasks
+from procsync_teach.course.platforms import exit_code_meaning
 from procsync_teach.course.exercises.executor import (
     check_in_finishing_order,
     check_pool_or_executor,
@@ -222,8 +223,8 @@ print("and slower than with chunksize 625:", one_by_one > chunked)
 #
 # A worker process can die in the middle of a task: the out-of-memory killer, a crash in a
 # C extension, `os._exit` in a library. `tasks.die` plays that part (its worker is killed
-# with SIGKILL). What does each pool do? We try the three, each with a timeout, so that
-# nothing waits for ever, and note what we see.
+# with SIGKILL; on Windows with `TerminateProcess`). What does each pool do? We try the
+# three, each with a timeout, so that nothing waits for ever, and note what we see.
 
 # %%
 seen = {}
@@ -251,16 +252,18 @@ with Pool(2) as pool:
     try:
         pool.apply_async(tasks.die).get(timeout=10)
     except WorkerDied as error:
-        print("Pool: get() raised", type(error).__name__, "- exit code", error.exitcode)
+        print("Pool: get() raised", type(error).__name__, "- exit code", error.exitcode,
+              f"({exit_code_meaning(error.exitcode)})")
     works_on = pool.apply_async(tasks.square, (3,)).get(timeout=10) == 9
     print("Pool: the next task ran:", works_on)
 seen["procsync_teach.Pool"] = ("`WorkerDied`", works_on)
 
 # %% [markdown]
-# Only the task that was running fails (exit code -9: killed by signal 9, SIGKILL); the pool
-# starts a new worker in the dead one's place and goes on. And `multiprocessing.Pool`? It
-# replaces the dead worker too, but it never learns that the task is lost: `get()` would
-# wait for ever. With a timeout of one second:
+# Only the task that was running fails; the exit code says how its worker ended (on
+# Linux and macOS -9, SIGKILL; on Windows, which has no signals, 15, the code psutil's
+# `kill()` gives `TerminateProcess`). The pool starts a new worker in the dead one's place
+# and goes on. And `multiprocessing.Pool`? It replaces the dead worker too, but it never
+# learns that the task is lost: `get()` would wait for ever. With a timeout of one second:
 
 # %%
 with get_context().Pool(2) as std_pool:

@@ -361,8 +361,11 @@ print("at 40 MB, sending took over ten times as long as sharing:", sending[-1] >
 # %% [markdown]
 # The price of shared memory: it holds raw bytes (NumPy can view them as an array with
 # `np.ndarray(shape, dtype, buffer=block.buf)`), your code must decide who writes where,
-# with a lock if two may write the same place, and somebody must `unlink()` the block, or it
-# stays in the system's memory after every process has ended.
+# with a lock if two may write the same place, and somebody must `unlink()` the block. On
+# Linux and macOS a block outlives the processes that use it until it is unlinked; if the
+# program forgets, Python's resource tracker unlinks it when the program ends, with a
+# warning about "leaked shared_memory objects". On Windows `unlink()` does nothing: the
+# block goes when the last process that has it open closes it.
 #
 # Why were the blocks made before the pool? Python notes every shared block in a helper
 # process, the *resource tracker*, which removes the blocks a crashed program forgot. A

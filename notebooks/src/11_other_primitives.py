@@ -9,8 +9,8 @@
 # together ask others too: "may I go in, if fewer than three are inside?", "has the data
 # been loaded yet?", "are there enough items for me?", "is everybody ready?". The
 # `multiprocessing` module has one tool for each, with the same names as in `threading`.
-# Notebook 02 already used two of them (an `Event` and a `Barrier`) without explaining
-# them; here they all get their turn.
+# Notebooks 01 and 02 already used two of them (a `Barrier`, and an `Event`) without
+# explaining them; here they all get their turn.
 #
 # ## Learning objectives
 #

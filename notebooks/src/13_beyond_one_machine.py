@@ -42,7 +42,6 @@ import builtins
 import json
 import multiprocessing
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -150,7 +149,7 @@ if __name__ == '__main__':
 # %%
 folder = Path(tempfile.mkdtemp(prefix="procsync-cluster-"))
 scheduler_file = folder / "scheduler.json"
-log = open(folder / "cluster.log", "w")
+log = open(folder / "cluster.log", "w", encoding="utf-8")
 
 
 def start(*arguments):
@@ -173,7 +172,7 @@ for program in [scheduler, *workers]:
 def scheduler_address():
     """The address in the scheduler file, once the scheduler has written it."""
     try:
-        return json.loads(scheduler_file.read_text())["address"]
+        return json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
     except (FileNotFoundError, json.JSONDecodeError):  # not yet, or not whole yet
         return None
 
@@ -364,7 +363,7 @@ print("the task ran to its end anyway:", (marks / "finished").exists())
 # %%
 code = folder / "code"
 code.mkdir()
-(code / "shapes.py").write_text("def area(side):\n    return side * side\n")
+(code / "shapes.py").write_text("def area(side):\n    return side * side\n", encoding="utf-8")
 sys.path.insert(0, str(code))
 import shapes
 
@@ -559,7 +558,9 @@ print("the dashboard, if any, is on this machine only:",
 # `procsync_teach.Pool` settles the task of a worker that dies with `WorkerDied`
 # (notebook 08). Dask instead gives the task to another worker. We start the course's
 # `sign_in_and_sleep` task, which writes the pid of the worker process that runs it into a
-# folder, then sleeps; `signed_in` waits for that pid, and we kill that process.
+# folder, then sleeps; `signed_in` waits for that pid, and we kill that process with
+# psutil's `kill()`: SIGKILL on Linux and macOS, what the out-of-memory killer sends, and
+# `TerminateProcess` on Windows, which has no signals.
 
 # %%
 who = folder / "who"
@@ -567,7 +568,7 @@ who.mkdir()
 with Pool(address=address) as pool:
     result = pool.apply_async(sign_in_and_sleep, (str(who), 0.3))
     [victim] = signed_in(str(who), timeout=30)
-    os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer sends
+    psutil.Process(victim).kill()
     survivor = result.get(timeout=30)
     attempts = pool.records()
 

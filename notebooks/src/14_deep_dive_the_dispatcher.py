@@ -183,7 +183,8 @@ print("results after close():", results)
 # are waiting there: a worker with lined-up jobs answers them one after the other.
 # `Connection.recv_bytes` reads one message with two system calls (its length, then its
 # body). `read_messages`, in `inbox.py`, reads all that has arrived with one call and cuts
-# the messages out of it:
+# the messages out of it. That needs a pipe that is a file descriptor, as on Linux and
+# macOS; on Windows, whose pipes are not, it falls back to one `recv_bytes` per message:
 
 # %%
 show(procsync_teach.inbox.read_messages)

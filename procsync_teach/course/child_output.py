@@ -14,7 +14,9 @@ the lesson does not:
 
 And one thing changes from one operating system to the next: on Windows, a child started
 with spawn inherits no output descriptors, so what it prints is lost to whoever redirected
-their own. :func:`catch_lost_output` has each such child write to the file itself.
+their own. :func:`catch_lost_output` has each such child write to a file of its own, and
+:func:`read_output` merges those files into the one the text was meant for, in the order
+it was written.
 """
 
 from __future__ import annotations
@@ -22,13 +24,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .child_startup import RECORD, TEXT
+
 #: Environment variables that keep a child's output free of colour codes:
 #: ``PYTHON_COLORS`` for Python 3.13 and newer, ``NO_COLOR`` for other programs.
 NO_COLOURS = {"PYTHON_COLORS": "0", "NO_COLOR": "1"}
+
+#: Whether a child process inherits its parent's standard output and error whatever its
+#: start method: everywhere but Windows, where a spawned child inherits no descriptors.
+CHILDREN_INHERIT_OUTPUT = sys.platform != "win32"
+
+#: Said where that output is lost because Python ignored the PYTHONPATH that catches it.
+IGNORED_PYTHONPATH = (
+    "Note: this Python ignores PYTHONPATH (it was started with -I or -E, or it is an "
+    "embeddable distribution with a ._pth file), so what the processes it spawned printed "
+    "could not be caught and is missing here. Run the course with a regular Python "
+    "installation, or a virtual environment, to see it.\n"
+)
 
 # "<module '__main__' (built-in)>" or "<module '__main__' (<class '...'>)>" -> "<module '__main__'>"
 _MODULE_REPR = re.compile(r"<module '([^']*)' \(.*\)>")
@@ -76,9 +93,10 @@ def catch_lost_output(folder: str | os.PathLike[str], *, stdout: str | None = No
 
     A child writes to the descriptors it inherited. One started with spawn on Windows
     inherits none: it prints to the console of whoever started Jupyter, or to nothing.
-    With these variables, such a child appends its standard output to the file ``stdout``
-    and its standard error to ``stderr`` (either may be None: not caught). A child that did
-    inherit a file or a pipe, as every child does on Linux and macOS, is left alone.
+    With these variables, such a child writes its standard output for the file ``stdout``
+    and its standard error for ``stderr`` (either may be None: not caught) into files of its
+    own in ``folder``, which :func:`read_output` merges into them. A child that did inherit
+    a file or a pipe, as every child does on Linux and macOS, is left alone.
 
     How: :mod:`procsync_teach.course.child_startup` is copied into ``folder`` (an empty
     folder that must outlive the children) as ``sitecustomize.py``, which Python runs as it
@@ -92,3 +110,45 @@ def catch_lost_output(folder: str | os.PathLike[str], *, stdout: str | None = No
         if path is not None:
             variables[variable] = os.fspath(path)
     return variables
+
+
+def read_output(path: str | os.PathLike[str], folder: str | os.PathLike[str],
+                stream: str) -> str:
+    """The text of the file at ``path``, with what the children caught by
+    :func:`catch_lost_output` (``folder``) wrote for it as their ``stream`` ("stdout" or
+    "stderr"), in the order it was written.
+
+    Each child's write is placed where the file stood when it was made, and writes made
+    while the file stood still follow the shared clock: lines printed one after the other
+    by several processes, under a lock, come out in the order they were printed. Text a
+    child wrote with no record around it (its own children's, or C code's) follows the
+    child's write before it. A missing file reads as empty.
+    """
+    shared = Path(path).read_bytes() if Path(path).exists() else b""
+    writes = sorted(write for own in Path(folder).glob(f"{stream}-*.txt")
+                    for write in _writes(own.read_bytes(), len(shared)))
+    merged, done = [], 0
+    for size, _, text in writes:
+        place = min(max(size, done), len(shared))
+        merged += [shared[done:place], text]
+        done = place
+    merged.append(shared[done:])
+    return b"".join(merged).decode("utf-8", errors="replace")
+
+
+def _writes(data: bytes, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """The writes in a child's file: (size of the shared file, time in ns, text). Text
+    before the first record goes at the ``end``, after every stamped write."""
+    unstamped, *records = data.split(RECORD.encode())
+    if unstamped:
+        yield end, 2 ** 63, unstamped
+    for record in records:
+        stamp, _, text = record.partition(TEXT.encode())
+        size, _, when = stamp.partition(b" ")
+        yield int(size), int(when), text
+
+
+def startup_ran(folder: str | os.PathLike[str], pid: int) -> bool:
+    """Whether process ``pid``, started with :func:`catch_lost_output`'s variables for
+    ``folder``, ran the start-up that catches its output (False: it ignored PYTHONPATH)."""
+    return Path(folder, f"started-{pid}").exists()

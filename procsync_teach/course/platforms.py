@@ -8,6 +8,7 @@ learner's system with :func:`print_platform_notes`, so that nothing comes as a s
 
 from __future__ import annotations
 
+import signal
 import sys
 
 #: What a learner on each system sees differ from the committed outputs, cell by cell.
@@ -17,10 +18,18 @@ NOTES = {
         [
             "every process starts with spawn, the only start method Windows has: "
             "PROCSYNC_START_METHOD=fork or forkserver is refused",
-            "06 §8: a killed worker's exit code is not -9, because "
+            "02 §7: the killed holder's exit code is -15, not -9: Windows has no signals; "
+            "multiprocessing's kill() calls TerminateProcess and reports it as -15",
+            "06 §8 and 09 §4: a killed worker's exit code is 15, not -9, because "
             "Windows has no signals (psutil's kill() calls TerminateProcess)",
-            "06 §5: lock.py locks with msvcrt.locking and shows no _wait_lock_file: a "
-            "Windows lock always polls",
+            "10 §5: unlink() does nothing on Windows; a shared memory block goes when the "
+            "last process that has it open closes it",
+            "12 §3: Windows counts a thread's processor time in steps of 1/64 s; the check "
+            "allows for them",
+            "14 §3: Windows' pipes are no file descriptors: the dispatcher reads one reply "
+            "per call (recv_bytes), not all that has arrived",
+            "06 §5: lock.py locks with msvcrt.locking, and its _wait_lock_file asks again "
+            "and again: msvcrt's blocking lock gives up after 10 s",
             "07 §4 (fork with threads), §5 (zombies) and §7 (Ctrl-C): Windows has no fork, "
             "no zombies and no process groups to send Ctrl-C to; each cell says so",
             "the terminal demo `crash` needs SIGKILL and does not run",
@@ -45,6 +54,25 @@ def platform_notes(platform: str = sys.platform) -> tuple[str, list[str]]:
         return "Linux", []
     return NOTES.get(platform, (platform, ["the course is written for Linux, macOS and "
                                            "Windows; on this system, expect differences"]))
+
+
+def exit_code_meaning(exitcode: int, platform: str = sys.platform) -> str:
+    """What a process's exit code says about how it ended, in words true on ``platform``.
+
+    On Linux and macOS a negative code is the signal that killed the process (-9: SIGKILL).
+    Windows has no signals: killing there is ``TerminateProcess``, which sets the exit code
+    the killer chose, 15 for psutil's ``kill()``, and ``multiprocessing`` reports its own
+    ``kill()`` as -15, like SIGTERM.
+    """
+    if platform == "win32" and abs(exitcode) == signal.SIGTERM:
+        return "ended by TerminateProcess: Windows has no signals"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:  # a number this system has no signal for
+            return f"killed by signal {-exitcode}"
+        return f"killed by signal {-exitcode}, {name}"
+    return "ended normally" if exitcode == 0 else f"ended with exit code {exitcode}"
 
 
 def print_platform_notes(platform: str = sys.platform) -> None:

@@ -21,7 +21,14 @@ from typing import NamedTuple
 
 import psutil
 
-from .child_output import catch_lost_output, child_environment
+from .child_output import (
+    CHILDREN_INHERIT_OUTPUT,
+    IGNORED_PYTHONPATH,
+    catch_lost_output,
+    child_environment,
+    read_output,
+    startup_ran,
+)
 
 
 class ScriptRun(NamedTuple):
@@ -60,8 +67,9 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
     (:mod:`procsync_teach.course.child_output`), unbuffered: its lines, and those of the
     processes it starts, reach the output in the order they were printed. That includes
     the Python processes it starts with spawn on Windows, which inherit no output of ours
-    and write to the files themselves (:func:`~procsync_teach.course.child_output.
-    catch_lost_output`).
+    and write files of their own, merged in the order written (:func:`~procsync_teach.
+    course.child_output.catch_lost_output`). Where that cannot work, because this Python
+    ignores ``PYTHONPATH``, the standard error says so at its end.
     """
     if ctrl_c_after is not None and not CAN_PRESS_CTRL_C:
         raise ValueError("ctrl_c_after needs process groups and SIGINT, which Windows does not "
@@ -76,24 +84,25 @@ def run_script(source: str, timeout: float = 10.0, *, as_file: bool = True,
                        **catch_lost_output(startup, stdout=str(stdout_path),
                                            stderr=str(stderr_path))}
         # Files, not pipes: a pipe stays open as long as any process the script started
-        # holds it, and reading it to the end would wait for them all. Appended to, since a
-        # child on Windows opens them anew (see catch_lost_output) instead of sharing ours.
+        # holds it, and reading it to the end would wait for them all.
         with stdout_path.open("ab") as stdout, stderr_path.open("ab") as stderr:
             process = subprocess.Popen(command, cwd=folder, env=environment,
                                        stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                        **_OWN_GROUP)
         deadline = time.monotonic() + timeout
         try:
-            if ctrl_c_after is not None and _wait_for_text(process, stdout_path,
+            if ctrl_c_after is not None and _wait_for_text(process, stdout_path, startup,
                                                            ctrl_c_after, deadline):
                 _press_ctrl_c(process)
             finished = _wait_for_end(process, deadline)
         finally:
             _kill_everything(process)
             exit_code = process.wait()
+        lost = not CHILDREN_INHERIT_OUTPUT and not startup_ran(startup, process.pid)
         return ScriptRun(exit_code if finished else None,
-                         stdout_path.read_text(encoding="utf-8"),
-                         stderr_path.read_text(encoding="utf-8"))
+                         read_output(stdout_path, startup, "stdout"),
+                         read_output(stderr_path, startup, "stderr")
+                         + (IGNORED_PYTHONPATH if lost else ""))
 
 
 def _has_ended(process: subprocess.Popen) -> bool:
@@ -112,10 +121,12 @@ def _wait_for_end(process: subprocess.Popen, deadline: float) -> bool:
     return True
 
 
-def _wait_for_text(process: subprocess.Popen, path: Path, text: str, deadline: float) -> bool:
-    """Wait until the file at ``path`` holds ``text`` (True); False if the child ended
-    first or the deadline passed."""
-    while text not in path.read_text(encoding="utf-8"):
+def _wait_for_text(process: subprocess.Popen, path: Path, startup: Path, text: str,
+                   deadline: float) -> bool:
+    """Wait until the standard output at ``path`` (with what children caught in
+    ``startup`` wrote for it) holds ``text`` (True); False if the child ended first or the
+    deadline passed."""
+    while text not in read_output(path, startup, "stdout"):
         if _has_ended(process) or time.monotonic() > deadline:
             return False
         time.sleep(0.01)

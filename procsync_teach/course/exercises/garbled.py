@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from multiprocessing.synchronize import Barrier
 
 from ...capture import Capture, capture_output
-from ...clock import now
+from ...context import get_context
 from ...lock import Lock, LockHold
 from ...process import Process
 from ..running import run_to_the_end
@@ -30,9 +31,6 @@ from . import (
 #: How many processes the report check starts.
 REPORTERS = 3
 
-# Seconds between creating the processes and the moment they all start printing:
-# enough for the slowest start method (spawn) to have every process ready.
-_MARGIN = 0.5
 _JOIN_TIMEOUT = 10.0
 
 
@@ -41,11 +39,12 @@ def report_lines(n: int) -> list[str]:
     return [f"Report from process {n}:", f"process {n} is doing fine"]
 
 
-def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
+def check_report(print_report: Callable[[int, Lock, Barrier], object]) -> Verdict:
     """Check that each process's two-line report comes out whole, with no one cutting in.
 
-    The check starts 3 processes that run ``print_report(n, lock, start_at)`` at the same
-    moment, with a lock that records when each process held it. It is correct when every
+    The check starts 3 processes that run ``print_report(n, lock, start)``, where ``start``
+    is a barrier that lets them go on together, with a lock that records when each process
+    held it. It is correct when every
     process wrote all of its report during one single hold of the lock.
 
     Args:
@@ -61,7 +60,7 @@ def check_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
     return verdict
 
 
-def _judge_report(print_report: Callable[[int, Lock, float], object]) -> Verdict:
+def _judge_report(print_report: Callable[[int, Lock, Barrier], object]) -> Verdict:
     """Run the reporters and say whether each report came out whole, or what went wrong."""
     lock = Lock(trace=True)
     screen, processes, stuck = _run_reporters(print_report, lock)
@@ -84,11 +83,15 @@ def _judge_report(print_report: Callable[[int, Lock, float], object]) -> Verdict
 
 
 def _run_reporters(print_report: Callable, lock: Lock) -> tuple[Capture, list, list]:
-    """Run the reporters together; return the capture, the processes, those still running."""
-    start_at = now() + _MARGIN
+    """Run the reporters together; return the capture, the processes, those still running.
+
+    They meet at a barrier, whatever each one's start took (a spawned child on a slow
+    machine can take seconds), and go on from there at once.
+    """
+    start = get_context().Barrier(REPORTERS)
     with capture_output() as screen:
         processes = [
-            Process(target=print_report, args=(n, lock, start_at), name=f"P{n}")
+            Process(target=print_report, args=(n, lock, start), name=f"P{n}")
             for n in range(REPORTERS)
         ]
         stuck = run_to_the_end(processes, _JOIN_TIMEOUT)

@@ -26,7 +26,7 @@ from ...errors import WorkerDied
 from ...pool import Pool, _Dispatcher
 from ...results import AsyncResult
 from ...tempfiles import O_BINARY
-from ..child_output import NO_COLOURS, catch_lost_output, environment_for_children
+from ..child_output import NO_COLOURS, catch_lost_output, environment_for_children, read_output
 from . import Verdict, correct, hint, method_name, not_answered
 
 # -- helpers for the experiments --------------------------------------------------------
@@ -35,8 +35,9 @@ from . import Verdict, correct, hint, method_name, not_answered
 class StderrLines:
     """What child processes write to standard error inside a :func:`children_stderr` block."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, folder: str) -> None:
         self._path = path
+        self._folder = folder  # where children that inherited no descriptors write
         self._kept: list[str] | None = None  # the lines, once the block has ended
 
     def __repr__(self) -> str:
@@ -47,8 +48,7 @@ class StderrLines:
         """Every line written so far (inside the block) or in all (after it)."""
         if self._kept is not None:
             return list(self._kept)
-        with open(self._path, encoding="utf-8", errors="replace") as file:
-            return file.read().splitlines()
+        return read_output(self._path, self._folder, "stderr").splitlines()
 
     def matching(self, start: str) -> list[str]:
         """The distinct lines that begin with ``start``, in the order first written."""
@@ -82,12 +82,12 @@ def children_stderr() -> Iterator[StderrLines]:
     """
     fd, path = tempfile.mkstemp(prefix="procsync-stderr-", suffix=".txt")
     os.close(fd)
-    caught = StderrLines(path)
+    startup = tempfile.TemporaryDirectory(prefix="procsync-startup-", ignore_cleanup_errors=True)
+    caught = StderrLines(path, startup.name)
     # Appending: each child's write lands at the end, whoever wrote last.
     children_end = os.open(path, os.O_WRONLY | os.O_APPEND | O_BINARY)
     saved = os.dup(2)
     os.dup2(children_end, 2)
-    startup = tempfile.TemporaryDirectory(prefix="procsync-startup-", ignore_cleanup_errors=True)
     try:
         with environment_for_children({**NO_COLOURS,
                                        **catch_lost_output(startup.name, stderr=path)}):
@@ -96,8 +96,8 @@ def children_stderr() -> Iterator[StderrLines]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(children_end)
-        startup.cleanup()
         caught._kept = caught.lines
+        startup.cleanup()
         try:
             os.remove(path)
         except OSError:  # Windows: a child still has it open
