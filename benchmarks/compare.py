@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import procsync_teach
 from procsync_teach.context import ENVIRONMENT_VARIABLE, start_method
@@ -50,14 +50,19 @@ def _both_pools(workers: int, method: str | None = None):
     )
 
 
-def map_workload(items: int, chunksize: int | None) -> tuple[Callable, Callable]:
-    """map(tiny, range(items)) on a pool started beforehand (only the map is timed)."""
+def nap(seconds):
+    time.sleep(seconds)
+
+
+def map_workload(function: Callable, items: Sequence, chunksize: int | None
+                 ) -> tuple[Callable, Callable]:
+    """map(function, items) on a pool started beforehand (only the map is timed)."""
 
     def run(make_pool):
         with make_pool() as pool:
             pool.apply(tiny, (0,))  # every worker up
             start = time.perf_counter()
-            pool.map(tiny, range(items), chunksize)
+            pool.map(function, items, chunksize)
             return time.perf_counter() - start
 
     ours, stdlib = _both_pools(2)
@@ -284,8 +289,13 @@ def _fork_workloads() -> dict[str, tuple]:
 def workloads() -> dict[str, tuple]:
     """Every workload, by name, with the target ratio ours/stdlib (None: report only)."""
     return {
-        "map 100,000 tiny tasks, default chunksize": (map_workload(100_000, None), 1.2),
-        "map 5,000 tiny tasks, chunksize=1": (map_workload(5_000, 1), 0.8),
+        "map 100,000 tiny tasks, default chunksize": (map_workload(tiny, range(100_000), None),
+                                                      1.2),
+        "map 5,000 tiny tasks, chunksize=1": (map_workload(tiny, range(5_000), 1), 0.8),
+        # The slow items come to workers that have just run quick ones of the same function:
+        # they must be shared between the workers, not lined up behind one.
+        "map 40 quick items, then 8 of 0.1 s alternating with quick ones, chunksize=1":
+            (map_workload(nap, [0.0] * 40 + [0.1, 0.0] * 8, 1), 1.05),
         "500 sequential apply round trips": (apply_round_trips(500), 1.0),
         "5,000 apply_async at once, importable function (abs)": (apply_burst(5_000, abs), None),
         # tiny lives in __main__ here, defined before the pools start: both send it by

@@ -11,6 +11,7 @@ terminated under a waiting caller): those get errors of their own, derived from
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 
 
 class TimeoutError(multiprocessing.TimeoutError):  # noqa: A001 - same name as the stdlib's
@@ -70,17 +71,11 @@ class PoolBroken(PoolError):
     """
 
 
-class RemoteTraceback(Exception):
-    """Carries the traceback text of an exception raised inside a worker process.
-
-    A traceback cannot cross a process boundary, only its text can. Like the standard
-    library, we attach that text as the ``__cause__`` of the exception the caller gets,
-    so the error report shows both where the caller waited and where the task failed.
-    """
-
-    def __init__(self, tb_text: str):
-        super().__init__(tb_text)
-        self.tb_text = tb_text
-
-    def __str__(self) -> str:
-        return self.tb_text
+#: Carries the traceback text of an exception raised inside a worker process (in its
+#: ``tb`` attribute, and as its ``str``). A traceback cannot cross a process boundary, only
+#: its text can. As the standard library does, we attach that text as the ``__cause__`` of
+#: the exception the caller gets, so the error report shows both where the caller waited and
+#: where the task failed. It is the standard library's own class, not one like it: code (and
+#: CPython's own tests) that checks ``type(error.__cause__) is
+#: multiprocessing.pool.RemoteTraceback`` works with either pool.
+RemoteTraceback = multiprocessing.pool.RemoteTraceback

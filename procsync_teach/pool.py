@@ -49,16 +49,27 @@ Reading it for the first time
 -----------------------------
 Read :class:`Pool` (what your thread does), then :class:`_Dispatcher` from ``run``:
 one round after another of "hand out jobs, wait, handle what happened". You may skip
-the line-up machinery (:data:`LINE_UP_JOBS` and its constants, ``_may_line_up``, the
-second half of ``hand_out_jobs``, ``quick_for``): it only makes maps of tiny tasks
-fast. With ``LINE_UP_JOBS = 0`` the pool is the plain design above: one job per
-idle worker, and the next job only when its reply is in.
+the line-up machinery (:data:`LINE_UP_JOBS` and its constants, ``_may_line_up``,
+``_take_back_lined_up``, the second half of ``hand_out_jobs``, ``quick_for``, ``sent``
+and ``take_back``): it only makes maps of tiny tasks fast. With ``LINE_UP_JOBS = 0``
+the pool is the plain design above: one job per idle worker, and the next job only when
+its reply is in.
 
 Threads, and who owns what
 --------------------------
 The :class:`Pool` you hold is only a handle. Its threads hold the :class:`_Dispatcher`,
-never the Pool, so a pool you drop without ``close()`` is collected: its finaliser
-warns (``ResourceWarning``, as the standard library's does) and terminates it.
+never the Pool; what holds the Pool is you and its results, as in the standard library:
+an ``AsyncResult`` until it is in, an ``imap`` iterator until it has handed out its last
+result; so ``for x in Pool(2).imap(f, xs)`` runs to the end. A pool that neither you
+nor any such result holds is truly dropped: it is collected, and its finaliser warns
+(``ResourceWarning``, in the standard library's words) and terminates it. (The jobs of
+a pending result hold it, and an ``imap``'s feeder holds its iterator until the input
+ends: an iterator dropped halfway through an endless input keeps its pool.)
+
+A pool belongs to the process that made it (``_Dispatcher.owner``). A child made with
+``os.fork()`` inherits a copy of the handle, but not the threads: there every call
+raises :class:`PoolError`, and neither the child's finaliser nor its exit handler
+touches the parent's pipes or workers.
 
 * **Caller threads** (yours) pickle jobs, then, under the dispatcher's ``lock``, check
   the state and append to ``waiting``; ``close()`` and ``terminate()`` change the state
@@ -99,7 +110,10 @@ as the tests do):
 
 * every job is in exactly one place: ``waiting``, one worker's ``jobs``, or settled;
 * a worker's ``jobs[0]`` is the job it runs; the others wait behind it, in its pipe,
-  in the order sent, and its replies answer them in that order;
+  in the order sent, and its replies answer them in that order (a job taken back gets
+  no reply: it is no longer the worker's);
+* a worker's ``jobs`` are numbered in the order sent, none above its count ``sent``
+  (those after them, if any, were taken back);
 * a worker's ``bytes_held`` is the sum of the argument sizes of its ``jobs``;
 * a worker holds jobs only once it is ready.
 """
@@ -109,6 +123,7 @@ from __future__ import annotations
 import atexit
 import functools
 import itertools
+import multiprocessing.process
 import os
 import queue
 import signal
@@ -142,6 +157,7 @@ from .messages import (
 )
 from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator
+from .takeback import TakeBack
 from .trace import RECORDS_KEPT, TaskRecord
 from .worker import run_worker
 
@@ -163,7 +179,11 @@ EXIT_GRACE = 2.0
 #: cannot go to another that falls idle, so jobs line up only behind a worker that has
 #: just run the same function in under :data:`QUICK_JOB` seconds: the chunks of a map of
 #: tiny tasks, or a burst of ``apply_async`` calls of a tiny function. Any other job
-#: waits in the pool for the first worker that falls idle, never behind a long task.
+#: waits in the pool for the first worker that falls idle, never behind a long task. And
+#: when a call of a quick function turns out long (a map whose items alternate quick and
+#: slow), the jobs lined up behind it are taken back for the first worker that falls idle
+#: (:mod:`~procsync_teach.takeback`): no job waits behind a running one while another
+#: worker is idle.
 LINE_UP_JOBS = 32
 
 #: A job that ran for less than this many seconds is quick: see :data:`LINE_UP_JOBS`.
@@ -200,6 +220,7 @@ class _Job:
     calls: int  # e.g. 25: how many calls it holds
     submitted: float
     sent: float = 0.0
+    number: int = 0  # e.g. 41: its place among the jobs sent to its worker (see TakeBack)
 
 
 @dataclass
@@ -210,6 +231,8 @@ class _Worker:
     process: BaseProcess
     pid: int  # e.g. 48213
     connection: Connection  # the pool's end of this worker's pipe
+    take_back: TakeBack  # how the pool takes back jobs lined up in that pipe
+    sent: int = 0  # e.g. 48: jobs sent so far; the last one sent is numbered this
     jobs: deque[_Job] = field(default_factory=deque)  # sent, not answered; jobs[0] runs
     jobs_done: int = 0
     bytes_held: int = 0  # the size of the arguments of its jobs
@@ -294,6 +317,12 @@ class Pool(PoolInterface):
     that cannot go on fails every result with :class:`PoolBroken` saying why, and a
     :class:`~procsync_teach.Lock` can be passed to tasks as an ordinary argument.
 
+    As in ``multiprocessing``, a result holds its pool: ``for x in Pool(2).imap(f, xs)``
+    works, and a pool that nothing holds any more warns (``ResourceWarning``) and is
+    terminated. A pool belongs to the process that made it: a child made with
+    ``os.fork()`` that uses the copy it inherited gets a :class:`PoolError` saying so
+    (``multiprocessing``'s accepts the task, which never runs: ``get()`` waits for ever).
+
     What your main program defines reaches a worker by one rule. It goes *by reference*,
     exactly as in ``multiprocessing``, wherever the worker already has that very object:
     a script's top-level functions, classes and Enums, and under fork whatever existed
@@ -311,7 +340,9 @@ class Pool(PoolInterface):
     in ``multiprocessing``. The details: :mod:`procsync_teach.pickling`.
 
     Args:
-        processes: how many workers; None means ``os.cpu_count()``.
+        processes: how many workers; None means as many as this process may use:
+            ``os.process_cpu_count()`` (Python 3.13+, which counts only the CPUs the
+            process is allowed to run on), else ``os.cpu_count()``, as in the stdlib.
         initializer: called as ``initializer(*initargs)`` in each worker as it starts.
         initargs: the arguments for ``initializer``.
         maxtasksperchild: replace a worker after it has run this many jobs
@@ -334,7 +365,7 @@ class Pool(PoolInterface):
         context: BaseContext | str | None = None,
     ):
         if processes is None:
-            processes = os.cpu_count() or 1
+            processes = _cpu_count()
         if processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if initializer is not None and not callable(initializer):
@@ -380,8 +411,11 @@ class Pool(PoolInterface):
 
     def __del__(self, _warn=warnings.warn) -> None:
         dispatcher = getattr(self, "_dispatcher", None)  # None if __init__ raised
-        if dispatcher is not None and dispatcher._state == RUN:
-            _warn(f"unclosed running pool {self!r}", ResourceWarning, source=self)
+        # A child made with os.fork() drops its copy of the pool: the pool is not its own.
+        if dispatcher is not None and dispatcher._state == RUN and dispatcher.is_owner():
+            # The standard library's words, so that warning filters written for it match.
+            _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
+                  source=self)
             dispatcher.terminate()  # the dispatcher stops the workers; nothing waits here
 
     # -- submitting work ---------------------------------------------------------------
@@ -412,7 +446,7 @@ class Pool(PoolInterface):
             raise TypeError(f"kwds must be a mapping such as a dict, not {type(kwds).__name__}; "
                             "pass the keyword arguments as kwds={'name': value}")
         result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
-                             error_callback=error_callback)
+                             error_callback=error_callback, pool=self)
         function = self._pickle_function(func)
         self._dispatcher.submit([self._dispatcher.new_job(
             function=function, kind="apply", arguments=(tuple(args), dict(kwds or {})),
@@ -428,7 +462,7 @@ class Pool(PoolInterface):
         chunksize = choose_chunksize(len(items), self._processes, chunksize)
         starts = range(0, len(items), chunksize)
         result = AsyncResult(items=len(items), jobs=len(starts), single=False,
-                             callback=callback, error_callback=error_callback)
+                             callback=callback, error_callback=error_callback, pool=self)
         function = self._pickle_function(func)
         self._dispatcher.submit([
             self._dispatcher.new_job(function=function, kind=kind,
@@ -448,7 +482,7 @@ class Pool(PoolInterface):
         chunksize = choose_chunksize(0, self._processes, chunksize)
         function = self._pickle_function(func)
         result = IMapIterator(ordered=ordered, chunksize=chunksize,
-                              read_ahead=IMAP_READ_AHEAD * self._processes * chunksize)
+                              read_ahead=IMAP_READ_AHEAD * self._processes * chunksize, pool=self)
         self._dispatcher.start_feeder(function, iter(iterable), chunksize, result)
         return result
 
@@ -463,10 +497,12 @@ class Pool(PoolInterface):
 
     def close(self) -> None:
         """Accept no more work; the workers finish what is queued, then exit."""
+        self._check_owner()
         self._dispatcher.close()
 
     def terminate(self) -> None:
         """Stop the workers now. Every result not yet settled fails with PoolTerminated."""
+        self._check_owner()
         self._dispatcher.terminate()
         self._dispatcher.join(kill_if_stuck=True)
 
@@ -478,6 +514,7 @@ class Pool(PoolInterface):
         Raises:
             ValueError: the pool is still running.
         """
+        self._check_owner()
         if self._dispatcher._state == RUN:
             raise ValueError("Pool is still running")
         self._dispatcher.join(kill_if_stuck=False)
@@ -503,8 +540,19 @@ class Pool(PoolInterface):
         return records
 
     def _check_running(self) -> None:
+        self._check_owner()
         if self._dispatcher._state in (CLOSE, TERMINATE):
             raise ValueError("Pool not running")
+
+    def _check_owner(self) -> None:
+        """Refuse to be used by a child made with ``os.fork()``: it has a copy of this
+        handle, but not the pool's threads, and what it sent down the pool's pipes would
+        confuse the parent's dispatcher."""
+        if not self._dispatcher.is_owner():
+            raise PoolError(
+                f"this pool belongs to process {self._dispatcher.owner}; make a new Pool in "
+                f"the child (process {os.getpid()}): a child made with os.fork() inherits a "
+                "copy of the pool, but not its workers or threads")
 
 
 class _Dispatcher:
@@ -519,6 +567,7 @@ class _Dispatcher:
         self._setup = setup
         self._maxtasksperchild = maxtasksperchild
         self._job_ids = itertools.count()
+        self.owner = os.getpid()  # e.g. 48100: the process that made the pool, and uses it
 
         # Shared with caller and feeder threads: changed under _lock (but see _waiting).
         # Reentrant, because a dropped pool's finaliser may run in any thread, even one
@@ -622,6 +671,10 @@ class _Dispatcher:
         if threading.current_thread() is not self._callback_thread:
             self._callback_thread.join()
 
+    def is_owner(self) -> bool:
+        """Is this the process that made the pool (not a child made with ``os.fork()``)?"""
+        return os.getpid() == self.owner
+
     def statistics(self) -> PoolStatistics:
         with self._lock:
             why = str(self._broken) if self._broken else ""
@@ -660,7 +713,7 @@ class _Dispatcher:
         while (item := self._callbacks.get()) is not None:
             job_id, result = item
             try:
-                result._finish()
+                result._finish()  # which lets go of the result's pool: see results.py
             except Exception:  # the callback raised: report it, keep serving
                 print(f"procsync_teach: a callback of task {job_id} raised; the pool goes on:",
                       file=sys.stderr)
@@ -737,6 +790,10 @@ class _Dispatcher:
         for worker in self._workers:
             if worker.bytes_held != sum(len(job.arguments) for job in worker.jobs):
                 raise AssertionError(f"worker {worker.slot}'s bytes_held is wrong")
+            numbers = [job.number for job in worker.jobs]
+            if numbers != sorted(set(numbers)) or numbers and numbers[-1] > worker.sent:
+                raise AssertionError(f"worker {worker.slot}'s jobs are numbered {numbers}, "
+                                     f"{worker.sent} sent")
             if worker.jobs and not worker.ready:
                 raise AssertionError(f"worker {worker.slot} holds jobs before it is ready")
 
@@ -744,6 +801,7 @@ class _Dispatcher:
         """Give a waiting job to every idle worker, then line up quick jobs behind busy
         ones; each worker gets what it was given in one message."""
         given: dict[int, list[_Job]] = {worker.slot: [] for worker in self._workers}
+        self._take_back_lined_up()
         for worker in self._workers:
             if self._waiting and not worker.jobs and self._may_take(worker):
                 self._give(self._waiting.popleft(), worker, given[worker.slot])
@@ -760,6 +818,25 @@ class _Dispatcher:
         for worker in self._workers:
             if given[worker.slot]:
                 self._send(given[worker.slot], worker)
+
+    def _take_back_lined_up(self) -> None:
+        """If a worker is idle and no job waits for it, take back the jobs lined up
+        behind busy workers that they have not started: the job each runs may be long.
+        See :mod:`~procsync_teach.takeback`."""
+        idle = sum(1 for worker in self._workers if not worker.jobs and self._may_take(worker))
+        if idle <= len(self._waiting):
+            return
+        for worker in self._workers:
+            if len(worker.jobs) > 1 and worker.pipe_open:
+                first = worker.take_back.take_back(worker.sent)
+                taken = [job for job in worker.jobs if job.number >= first]
+                for job in taken:
+                    worker.jobs.pop()
+                    worker.bytes_held -= len(job.arguments)
+                self._waiting.extendleft(reversed(taken))
+                if taken:
+                    worker.function = b""  # a job taken back may have brought a function
+                    worker.quick_for = None  # its job ran on while another ran out of work
 
     def _may_line_up(self, job: _Job, worker: _Worker) -> bool:
         """May ``job`` wait behind the jobs ``worker`` holds? See :data:`LINE_UP_JOBS`.
@@ -784,12 +861,15 @@ class _Dispatcher:
             function = None if job.function == worker.function else job.function
             jobs.append(Job(job.job_id, function, job.kind, job.arguments))
             worker.function = job.function
+            worker.sent += 1
+            job.number = worker.sent
         try:
             worker.connection.send_bytes(pack_jobs(jobs))
         except OSError:  # it died a moment ago: the jobs wait for another worker
             for job in given:
                 worker.jobs.pop()
                 worker.bytes_held -= len(job.arguments)
+            worker.sent -= len(given)
             self._waiting.extendleft(reversed(given))
             worker.pipe_open = False
             self._watcher.forget()
@@ -914,9 +994,10 @@ class _Dispatcher:
 
     def _start_worker(self, slot: int) -> _Worker:
         pool_end, worker_end = Pipe(duplex=True)
+        take_back = TakeBack(self._context)
         process = self._context.Process(
             target=run_worker,
-            args=(worker_end, self._setup, self._maxtasksperchild),
+            args=(worker_end, self._setup, self._maxtasksperchild, take_back),
             name=f"PoolWorker-{slot}",
             daemon=True,
         )
@@ -924,7 +1005,7 @@ class _Dispatcher:
             process.start()
         finally:
             worker_end.close()  # only the worker holds its end now
-        return _Worker(slot, process, process.pid, pool_end)
+        return _Worker(slot, process, process.pid, pool_end, take_back)
 
     # -- the end ------------------------------------------------------------------------
 
@@ -1002,6 +1083,12 @@ class _Dispatcher:
             self._settle(job, False, error, float("nan"), float("nan"), None, outcome)
 
 
+def _cpu_count() -> int:
+    """How many CPUs this process may use: the default number of workers."""
+    count = os.process_cpu_count() if hasattr(os, "process_cpu_count") else os.cpu_count()
+    return count or 1
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -1020,3 +1107,18 @@ def _terminate_live_pools() -> None:
     for dispatcher in list(_live_dispatchers):
         dispatcher.terminate()
         dispatcher.join(kill_if_stuck=True)
+
+
+def _disown_pools() -> None:
+    """In a child made with ``os.fork()``: the pools it inherited, and their workers, are
+    the parent's. Its exit must neither terminate them (above) nor let ``multiprocessing``'s
+    own exit handler, which still counts the parent's workers among the child's children,
+    send them SIGTERM (and print "can only join a child process")."""
+    for dispatcher in _live_dispatchers:
+        for worker in dispatcher._workers:
+            multiprocessing.process._children.discard(worker.process)
+    _live_dispatchers.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: where a child can be made with os.fork()
+    os.register_at_fork(after_in_child=_disown_pools)

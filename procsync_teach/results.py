@@ -35,6 +35,9 @@ class AsyncResult:
     Unlike the standard library's, a result always settles: if the worker running the
     task dies, or the pool is terminated, ``get()`` raises an error that says so
     instead of waiting forever.
+
+    A result holds its pool until it is in, as the standard library's does:
+    ``Pool(2).map_async(f, xs).get()`` works although nothing else keeps that pool.
     """
 
     def __init__(
@@ -45,7 +48,9 @@ class AsyncResult:
         single: bool,
         callback: Callable[[Any], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
+        pool: object = None,
     ):
+        self._pool = pool  # kept alive until this result is in: see "Threads" in pool.py
         self._values: list[Any] = [None] * items
         self._jobs_left = jobs  # e.g. 8: chunks of a map still to come back
         self._single = single  # True for apply: get() returns the value, not a list
@@ -131,6 +136,7 @@ class AsyncResult:
                 self._error_callback(self._error)
         finally:
             self._done.set()
+            self._pool = None  # as the stdlib's: a result that is in no longer holds its pool
 
 
 def run_callbacks(finished: queue.SimpleQueue[tuple[int, AsyncResult] | None],
@@ -167,10 +173,13 @@ class IMapIterator:
     library, with ``chunksize=1`` the iteration then goes on with the next result;
     with a larger chunksize the failed chunk raises once, and the iteration ends.
     If the pool ends first (``terminate()``, a broken pool), every ``next()`` that has
-    no result to give raises the pool's error at once.
+    no result to give raises the pool's error at once. The iterator holds its pool until
+    it has handed out every result (the standard library's, until every result has come
+    in): ``for x in Pool(2).imap(f, xs)`` runs to the end.
     """
 
-    def __init__(self, *, ordered: bool, chunksize: int, read_ahead: int):
+    def __init__(self, *, ordered: bool, chunksize: int, read_ahead: int, pool: object = None):
+        self._pool = pool  # kept alive until the last result is handed out: see pool.py
         self._ordered = ordered
         self._chunksize = chunksize
         self._read_ahead = read_ahead  # e.g. 128: items the input may be read beyond next()
@@ -205,6 +214,7 @@ class IMapIterator:
             if not self._changed.wait_for(self._next_is_known, timeout):
                 raise TimeoutError(f"no result within {timeout} s; the tasks are still running")
             if self._yielded == self._length:
+                self._pool = None  # the iteration is over: the pool may go if nothing holds it
                 raise StopIteration
             if not self._next_has_arrived():
                 raise self._stopped

@@ -4,7 +4,9 @@ This is the whole life of a pool's worker; it runs in the child process.
 It reads jobs from its own pipe (a message may hold a few, lined up), runs them in
 order, and answers each with exactly one :class:`~procsync_teach.messages.Reply`,
 sent the moment the job ends, so the pool always knows which job a worker is busy
-with, and which job was lost if the worker dies.
+with, and which job was lost if the worker dies. (A job lined up that the pool has
+taken back for an idle worker, it skips without a reply: see
+:mod:`~procsync_teach.takeback`.)
 
 Three details keep a worker well-behaved:
 
@@ -46,18 +48,22 @@ from .messages import (
     unpack_jobs,
 )
 from .pickling import note_start_up
+from .takeback import TakeBack
 
 #: How often a worker checks that its parent is still alive, in seconds.
 PARENT_CHECK_INTERVAL = 0.5
 
 
-def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> None:
+def run_worker(connection: Connection, setup: bytes, max_jobs: int | None,
+               take_back: TakeBack) -> None:
     """The main function of a worker process.
 
     Args:
         connection: this worker's end of its pipe to the pool.
         setup: the pickled ``(initializer, initargs)`` pair; the initializer may be None.
         max_jobs: exit after this many jobs (``maxtasksperchild``), or None to serve forever.
+        take_back: tells which of the jobs lined up in the pipe the pool has taken back,
+            to give them to an idle worker (see :mod:`~procsync_teach.takeback`).
     """
     _watch_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -73,6 +79,7 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
     functions = _JobFunction()
     worker_pid = os.getpid()
     jobs_done = 0
+    jobs_read = 0  # the pool numbers the jobs it sends to this worker the same way
     while max_jobs is None or jobs_done < max_jobs:
         try:
             message = connection.recv_bytes()
@@ -81,6 +88,9 @@ def run_worker(connection: Connection, setup: bytes, max_jobs: int | None) -> No
         if message == STOP:
             return
         for job in unpack_jobs(message):  # the pool never sends more than max_jobs
+            jobs_read += 1
+            if not take_back.may_start(jobs_read):
+                continue  # the pool took it back for another worker: no reply
             connection.send_bytes(_run_job(job, functions, worker_pid))
             jobs_done += 1
 

@@ -9,6 +9,7 @@ where it makes the point. Order and counts are asserted, never speed.
 from __future__ import annotations
 
 import errno
+import functools
 import gc
 import itertools
 import multiprocessing
@@ -28,7 +29,7 @@ from procsync_teach.course.sign_in import sign_in_and_sleep, signed_in
 from procsync_teach.pool import IMAP_READ_AHEAD
 from procsync_teach.results import IMapIterator
 from tests import robust_helpers
-from tests.conftest import ROOT, leak_snapshot
+from tests.conftest import QUICKEST_START_METHOD, ROOT, leak_snapshot
 from tests.helpers import fail_on_three, slow, square
 from tests.test_pool_robust import process_exists, wait_until
 
@@ -52,8 +53,9 @@ def test_dropped_running_pools_are_finalised_with_a_resource_warning(warmed_up):
             assert pool.apply(square, (3,)) == 9
         del pool
         gc.collect()
+    # The stdlib's words, which CPython's own test_resource_warning looks for.
     unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)
-                and "unclosed running pool" in str(w.message)]
+                and str(w.message).startswith("unclosed running multiprocessing pool")]
     assert len(unclosed) == 20
     assert wait_until(lambda: leak_snapshot() == before, timeout=30), leak_snapshot()
     with warnings.catch_warnings(record=True) as caught:
@@ -74,6 +76,160 @@ def test_a_closed_pool_that_is_dropped_finishes_its_work_without_a_warning(warme
         gc.collect()
         assert result.get(timeout=WAIT) == [None] * 4
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+# -- a pool held only by its results ---------------------------------------------------------
+
+
+def make_pool(pool_class, method):
+    if pool_class is Pool:
+        return Pool(2, context=method)
+    return multiprocessing.get_context(method).Pool(2)
+
+
+def take(results, count):
+    return [results.next(timeout=WAIT) for _ in range(count)]
+
+
+def iterate_an_unnamed_pool(make):
+    results = make().imap(square, range(20))
+    return take(results, 20), results
+
+
+def get_from_an_unnamed_pool(make):
+    result = make().map_async(square, range(20), chunksize=1)
+    return result.get(timeout=WAIT), result
+
+
+def drop_the_pool_mid_iteration(make):
+    """As a notebook cell that rebinds ``pool`` while a loop still takes its results."""
+    pool = make()
+    results = pool.imap(square, range(20))
+    taken = take(results, 1)
+    pool = None
+    gc.collect()
+    return taken + take(results, 19), results
+
+
+@pytest.mark.parametrize("use", [iterate_an_unnamed_pool, get_from_an_unnamed_pool,
+                                 drop_the_pool_mid_iteration])
+@pytest.mark.parametrize("pool_class", [Pool, multiprocessing.Pool], ids=["ours", "stdlib"])
+def test_a_result_keeps_its_pool_alive(warmed_up, pool_class, use):
+    """The stdlib's results hold their pool; ours did not, so the pool was finalised at
+    once and every result failed with PoolTerminated. Once its results are in (an
+    AsyncResult) or dropped (an iterator), the pool is truly dropped: it warns and ends."""
+    before = leak_snapshot()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        values, result = use(functools.partial(make_pool, pool_class, warmed_up))
+        assert values == [n * n for n in range(20)]
+        del result
+        gc.collect()
+    warned = [str(w.message).split(" <")[0] for w in caught]
+    del caught  # each warning holds its pool (its source), which the stdlib ends when freed
+    assert warned == ["unclosed running multiprocessing pool"]
+    assert wait_until(lambda: nothing_more_than(before), timeout=30), leak_snapshot()
+
+
+def nothing_more_than(before):
+    """No child left, and no more descriptors or threads than ``before``: an earlier test's
+    pool may still have been ending then."""
+    after = leak_snapshot()
+    return not after.children and all(
+        held is None or held <= then for held, then in zip(after, before, strict=True))
+
+
+def test_a_pending_result_keeps_its_dropped_pool_until_it_is_settled(warmed_up):
+    """Dropped with its pool, a result still running is not cut short; the pool warns
+    and ends once nothing holds it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        done = threading.Event()
+        Pool(2, context=warmed_up).apply_async(slow, (0.3, "late"),
+                                               callback=lambda value: done.set())
+        gc.collect()
+        assert done.wait(WAIT)
+        assert wait_until(lambda: collected_with_a_warning(caught), timeout=WAIT)
+
+
+def collected_with_a_warning(caught):
+    gc.collect()
+    return any(issubclass(w.category, ResourceWarning) for w in caught)
+
+
+# -- a pool inherited by a child made with os.fork() -----------------------------------------
+
+FORKED_CHILDREN = """
+import gc, os, sys, time
+import psutil
+from procsync_teach import Pool, PoolError
+from tests.helpers import square
+
+def cpu_time(thread_id):
+    return next(t.user_time + t.system_time for t in psutil.Process().threads()
+                if t.id == thread_id)
+
+if __name__ == "__main__":
+    pool = Pool(2, context=sys.argv[1])
+    assert pool.apply(square, (3,)) == 9
+    workers = [worker.pid for worker in pool._dispatcher._workers]
+    codes = []
+    for action in ("submit", "close", "drop", "exit"):
+        child = os.fork()
+        if child == 0:
+            if action in ("submit", "close"):
+                try:
+                    pool.apply_async(square, (2,)) if action == "submit" else pool.close()
+                except PoolError as error:
+                    os._exit(7 if f"belongs to process {os.getppid()}" in str(error) else 1)
+                os._exit(1)
+            if action == "drop":
+                del pool
+                gc.collect()
+                os._exit(0)
+            sys.exit(0)  # the exit handler and the collector meet the inherited pool
+        codes.append(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+    dispatcher = pool._dispatcher._thread.native_id
+    before = cpu_time(dispatcher)
+    time.sleep(2)
+    busy = cpu_time(dispatcher) - before
+    same_workers = workers == [worker.pid for worker in pool._dispatcher._workers]
+    print(codes, busy < 0.5, same_workers, pool.map(square, range(4)), round(busy, 2))
+    pool.close()
+    pool.join()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() exists only on POSIX")
+def test_a_forked_child_refuses_the_inherited_pool_and_leaves_the_parents_alone(warmed_up):
+    """Before, the child's submit, close, drop or exit wrote to the shared wake-up pipe,
+    and the parent's idle dispatcher spun (3 s of CPU in 3 s; the stdlib's idle pool used
+    none, as measured for the issue). And a child's sys.exit() let multiprocessing's exit
+    handler SIGTERM the parent's workers (the stdlib's too), printing an AssertionError."""
+    script = subprocess.run(
+        [sys.executable, "-c", FORKED_CHILDREN, warmed_up], capture_output=True, text=True,
+        encoding="utf-8", timeout=120, env=dict(os.environ, PYTHONPATH=ROOT),
+    )
+    assert script.returncode == 0, script.stderr
+    *outcome, busy = script.stdout.split(" ")
+    assert " ".join(outcome) == "[7, 7, 0, 0] True True [0, 1, 4, 9]", script.stdout
+    assert script.stderr == ""
+
+
+# -- the default number of workers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("has_process_cpu_count", [True, False])
+def test_the_default_size_is_the_cpus_this_process_may_use(monkeypatch, has_process_cpu_count):
+    """As the stdlib on 3.13+: os.process_cpu_count() where Python has it, else cpu_count()."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    if has_process_cpu_count:
+        monkeypatch.setattr(os, "process_cpu_count", lambda: 1, raising=False)
+    else:
+        monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    with Pool(context=QUICKEST_START_METHOD) as pool:
+        assert pool.statistics().workers == (1 if has_process_cpu_count else 3)
+        assert len(pool._dispatcher._workers) == (1 if has_process_cpu_count else 3)
 
 
 # -- a pool that cannot go on: BROKEN ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -11,6 +12,7 @@ import pytest
 import procsync_teach.pool
 from procsync_teach import Pool, WorkerDied, now
 from procsync_teach.course.sign_in import sign_in_and_sleep
+from procsync_teach.takeback import TakeBack
 from tests.conftest import QUICKEST_START_METHOD, needs_sigkill
 from tests.helpers import Unloadable, big_reply_after, slow, square
 
@@ -35,6 +37,70 @@ def test_map_chunks_are_shared_evenly_between_the_workers():
         per_worker = [r.worker for r in pool.records(since=since)]
     assert sorted(set(per_worker)) == [0, 1]
     assert min(per_worker.count(0), per_worker.count(1)) >= 10
+
+
+#: A map of tiny items, then items that alternate slow and quick: the slow ones come to a
+#: worker that has just run quick items of the same function, with jobs lined up behind.
+QUICK_THEN_MIXED = [0.0] * 40 + [0.5, 0.0] * 8
+
+
+def nap_and_pid(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("pool_class", [Pool, multiprocessing.Pool], ids=["ours", "stdlib"])
+def test_slow_items_after_quick_ones_are_shared_between_the_workers(pool_class):
+    """The 8 slow items were lined up behind one worker, [0, 8] (twice the stdlib's
+    time), while the other finished the quick ones and sat idle; the stdlib's workers,
+    which take one item at a time, split them [4, 4]."""
+    context = multiprocessing.get_context(QUICKEST_START_METHOD)
+    with Pool(2, context=context) if pool_class is Pool else context.Pool(2) as pool:
+        pool.apply(nap_and_pid, (0.0,))
+        pids = pool.map_async(nap_and_pid, QUICK_THEN_MIXED, chunksize=1).get(timeout=30)
+    slow = [pid for pid, seconds in zip(pids, QUICK_THEN_MIXED, strict=True) if seconds]
+    assert sorted(slow.count(pid) for pid in set(pids)) == [4, 4]
+
+
+@pytest.mark.timeout(60)
+def test_no_job_waits_behind_a_running_one_while_another_worker_is_idle():
+    """The rule LINE_UP_JOBS promises, read from the records: no job starts on one worker
+    after another worker has sat idle for longer than a slow item (1 s here, against
+    items of 0.5 s: only a job that waited behind a running one could start that late)."""
+    with Pool(2, context=QUICKEST_START_METHOD) as pool:
+        pool.apply(nap_and_pid, (0.0,))
+        since = now()
+        pool.map_async(nap_and_pid, QUICK_THEN_MIXED, chunksize=1).get(timeout=30)
+        records = sorted(pool.records(since=since), key=lambda record: record.started)
+    end = max(record.finished for record in records)
+    idle = []  # (worker, from, until): a worker before its first job, between two, after its last
+    for worker in (0, 1):
+        own = [record for record in records if record.worker == worker]
+        froms = [since] + [record.finished for record in own]
+        untils = [record.started for record in own] + [end]
+        idle += [(worker, *spell) for spell in zip(froms, untils, strict=True)]
+    late = [(record.task, record.worker, round(record.started - since, 2), spell)
+            for record in records for spell in idle
+            if spell[0] != record.worker and spell[1] + 1.0 < record.started < spell[2]]
+    assert not late, f"jobs started while another worker had been idle a second: {late}"
+
+
+def test_each_job_lined_up_is_either_started_or_taken_back():
+    """The worker numbers the jobs it reads 1, 2, 3, ... and asks before it starts each."""
+    take_back = TakeBack(multiprocessing.get_context(QUICKEST_START_METHOD))
+    assert take_back.may_start(1)
+    assert take_back.take_back(5) == 2  # 1 runs: 2 to 5 go to another worker
+    take_back_again = take_back.take_back(7)  # 6 and 7 sent since, the worker still on 1
+    assert take_back_again == 2  # what it took back before stays taken back
+    assert [take_back.may_start(n) for n in range(2, 9)] == [False] * 6 + [True]
+    assert take_back.take_back(8) == 9  # 8 started: nothing left to take back
+
+
+def test_a_worker_killed_holding_the_lock_leaves_nothing_to_take_back():
+    take_back = TakeBack(multiprocessing.get_context(QUICKEST_START_METHOD))
+    take_back._lock.acquire()  # as a worker killed inside may_start()
+    assert take_back.take_back(5) == 6
 
 
 @pytest.mark.parametrize("burst", [False, True], ids=["map", "apply_async"])
@@ -67,16 +133,19 @@ def submit_as_apply_burst(pool, items):
 @pytest.mark.parametrize("submit", [submit_as_map, submit_as_apply_burst])
 def test_quick_jobs_travel_to_a_worker_many_per_message(monkeypatch, submit):
     messages = []
+    sent = set()
 
     def counting_pack_jobs(jobs):
         messages.append(len(jobs))
+        sent.update(job.job_id for job in jobs)
         return pack_jobs(jobs)
 
     pack_jobs = procsync_teach.pool.pack_jobs
     monkeypatch.setattr(procsync_teach.pool, "pack_jobs", counting_pack_jobs)
     with Pool(2, context=QUICKEST_START_METHOD) as pool:
         assert submit(pool, range(2000)) == [n * n for n in range(2000)]
-    assert sum(messages) == 2000
+    # A job taken back from a worker's line-up for an idle one travels again.
+    assert len(sent) == 2000 and sum(messages) < 2000 * 1.1
     assert len(messages) < 2000 / 4, f"{len(messages)} messages for 2000 jobs"
     assert max(messages) <= procsync_teach.pool.LINE_UP_JOBS + 1
 
