@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from procsync_teach import Process
+from procsync_teach import Pool, Process
 from procsync_teach.course.exercises import not_answered
 from procsync_teach.course.exercises.start_here import check_pool_size, check_run_in_a_process
 
@@ -40,7 +40,16 @@ def is_hint(verdict) -> bool:
 
 
 def test_pool_size_accepts_the_core_count() -> None:
-    assert check_pool_size(os.cpu_count())
+    with Pool() as pool:  # the answer is what Pool() really starts here
+        assert check_pool_size(pool._processes)
+
+
+def test_pool_size_counts_the_cpus_this_process_may_use(monkeypatch) -> None:
+    # As on Python 3.13+ in a container limited to one of two CPUs.
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 1, raising=False)
+    assert check_pool_size(1)
+    assert is_hint(check_pool_size(2))
 
 
 def test_pool_size_rejects_other_answers_with_a_hint() -> None:

@@ -218,8 +218,10 @@ print("exit code:", process.exitcode)
 #
 # ### Exercise 1: how many workers?
 #
-# A pool made with `Pool()`, with no argument, starts one worker process per CPU core of
-# the machine. Set `workers` to the number of workers `Pool()` would start **on this
+# A pool made with `Pool()`, with no argument, starts one worker process per CPU core that
+# the program may use: `os.process_cpu_count()` on Python 3.13 and newer, which leaves out
+# the cores this process is not allowed to run on, and `os.cpu_count()` before (both the
+# standard library's pool and ours count this way). Set `workers` to the number of workers `Pool()` would start **on this
 # machine**. Compute it rather than typing a number, so that your answer stays right on
 # another computer.
 
@@ -231,7 +233,8 @@ workers = ...  # your code: how many workers would Pool() start here?
 check_pool_size(workers)
 
 # %% tags=["solution"]
-workers = os.cpu_count()  # one worker per core
+# one worker per usable core, counted as the running Python's multiprocessing counts them
+workers = os.process_cpu_count() if hasattr(os, "process_cpu_count") else os.cpu_count()
 
 check_pool_size(workers)
 

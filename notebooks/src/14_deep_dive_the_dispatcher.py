@@ -129,9 +129,12 @@ print("lining up made the map of tiny jobs faster:", ratio > 1.5)
 # The price: a job lined up behind a worker cannot go to another worker that falls idle.
 # That is why only jobs of a function that *just ran quickly* line up. The rule judges a
 # job by the worker's last run, because the job itself has not run yet: so a slow call of
-# a function whose last call was quick (one long item in a map of tiny ones) does line up,
-# and the jobs lined up behind it wait, even while another worker is idle, until its slow
-# reply stops the lining up behind that worker. For tiny tasks the pool accepts that risk.
+# a function whose last call was quick (one long item in a map of tiny ones) does line up.
+# So when a worker falls idle and nothing else waits, the dispatcher *takes back* the jobs
+# lined up behind a busy worker that it has not started yet, and hands them to the idle
+# one (`procsync_teach/takeback.py`: the worker and the pool check, under one shared lock,
+# that each job is either started or taken back, never both). No job waits behind a
+# running one while another worker is idle.
 #
 # ## 2. The imap feeders
 #
@@ -250,8 +253,8 @@ check_feeders(reason)
 # - For tiny tasks, the round trip between the dispatcher and a worker costs more than the
 #   task. The dispatcher lines up to `LINE_UP_JOBS` jobs of a function that just ran
 #   quickly behind the worker that runs it, in one message; other jobs wait for an idle
-#   worker. A slow call of a function that was quick last time can hold up the jobs
-#   lined up behind it: the price of the trick.
+#   worker. Jobs lined up behind a call that turns out slow are taken back for a worker
+#   that falls idle.
 # - `imap` reads its input in a feeder thread of its own; the dispatcher counts the feeders
 #   (`_feeders`) and does not stop after `close()` until they are done.
 # - The dispatcher reads every reply waiting in a pipe in one go (`read_messages`).

@@ -37,14 +37,18 @@ def check_pool_size(workers: object) -> Verdict:
             "give a whole number (an int), such as the result of a function that counts "
             "this machine's cores."
         )
-    if workers == os.cpu_count():
+    # As multiprocessing.Pool counts, on the running Python: from 3.13 only the CPUs this
+    # process may run on.
+    usable = os.process_cpu_count() if hasattr(os, "process_cpu_count") else os.cpu_count()
+    if workers == usable:
         return correct(
-            "Pool() with no argument starts os.cpu_count() workers, one per core, so that "
+            "Pool() with no argument starts one worker per CPU this program may use, so that "
             "every core has a process to run."
         )
     return hint(
-        "Pool() with no argument starts one worker per CPU core. The os module has a "
-        "function that counts them."
+        "Pool() with no argument starts one worker per CPU core this program may use. The "
+        "os module has a function that counts them (on Python 3.13 and newer, the one that "
+        "counts only the CPUs this process may run on)."
     )
 
 
