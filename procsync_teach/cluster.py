@@ -100,7 +100,7 @@ from .chunks import choose_chunksize, feed_chunks
 from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
-from .interface import PoolInterface
+from .interface import PoolInterface, check_pool_arguments
 from .messages import Job, loads, unpack_reply
 from .pickling import FunctionPickles
 from .results import AsyncResult, IMapIterator, finish_reporting, run_callbacks
@@ -230,13 +230,8 @@ class Pool(PoolInterface):
         if sum(given is not None for given in (processes, address, client)) > 1:
             raise ValueError("give processes, address or client, not several: "
                              "a cluster that runs already has the workers it has")
-        if processes is not None and processes < 1:
-            raise ValueError("Number of processes must be at least 1")
-        if initializer is not None and not callable(initializer):
-            raise TypeError("initializer must be a callable")
+        check_pool_arguments(processes, initializer, maxtasksperchild)
         if maxtasksperchild is not None:
-            if not isinstance(maxtasksperchild, int) or maxtasksperchild < 1:
-                raise ValueError("maxtasksperchild must be a positive int or None")
             raise NotImplementedError(
                 "maxtasksperchild is not supported on a Dask cluster: a worker keeps the "
                 "results of its tasks until they are fetched, so retiring it after a number "

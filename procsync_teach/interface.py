@@ -28,6 +28,19 @@ from typing import Any
 from .results import AsyncResult
 
 
+def check_pool_arguments(processes: int | None, initializer: Callable[..., object] | None,
+                         maxtasksperchild: int | None) -> None:
+    """Refuse what ``multiprocessing.Pool()`` refuses, with its exception types and words."""
+    if processes is not None and processes < 1:
+        raise ValueError("Number of processes must be at least 1")
+    if initializer is not None and not callable(initializer):
+        raise TypeError("initializer must be a callable")
+    if maxtasksperchild is not None and (
+        not isinstance(maxtasksperchild, int) or maxtasksperchild < 1
+    ):
+        raise ValueError("maxtasksperchild must be a positive int or None")
+
+
 class PoolInterface:
     """The blocking and the iterator methods of a Pool, in terms of its ``_async`` ones.
 

@@ -146,7 +146,7 @@ from .clock import now
 from .context import get_context
 from .errors import PoolBroken, PoolError, PoolTerminated, RemoteTraceback, WorkerDied
 from .inbox import Watcher, read_messages
-from .interface import PoolInterface
+from .interface import PoolInterface, check_pool_arguments
 from .messages import (
     READY,
     STOP,
@@ -364,23 +364,14 @@ class Pool(PoolInterface):
         maxtasksperchild: int | None = None,
         context: BaseContext | str | None = None,
     ):
-        if processes is None:
-            processes = _cpu_count()
-        if processes < 1:
-            raise ValueError("Number of processes must be at least 1")
-        if initializer is not None and not callable(initializer):
-            raise TypeError("initializer must be a callable")
-        if maxtasksperchild is not None and (
-            not isinstance(maxtasksperchild, int) or maxtasksperchild < 1
-        ):
-            raise ValueError("maxtasksperchild must be a positive int or None")
-        self._processes = processes
+        check_pool_arguments(processes, initializer, maxtasksperchild)
+        self._processes = _cpu_count() if processes is None else processes
         context = get_context(context)
         # Before the workers start: under fork it notes what they will have.
         self._function_pickles = FunctionPickles(context.get_start_method())
         self._dispatcher = _Dispatcher(
             context=context,
-            processes=processes,
+            processes=self._processes,
             pickles=self._function_pickles,
             setup=self._function_pickles.dumps((initializer, tuple(initargs))),
             maxtasksperchild=maxtasksperchild,
