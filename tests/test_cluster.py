@@ -326,10 +326,16 @@ def test_maxtasksperchild_is_refused_saying_why():
         cluster.Pool(1, maxtasksperchild=2)
 
 
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),
+                    reason="only forkserver starts the workers from another process than "
+                           "this one, and this platform has no forkserver")
 def test_context_is_how_the_owned_clusters_workers_start(make_pool):
     # Under spawn (Dask's default) the nannies, in this process, start the workers; under
     # forkserver the fork server does.
     assert make_pool(1, context="forkserver").apply(os.getppid) != os.getpid()
+
+
+def test_an_unknown_context_is_refused():
     with pytest.raises(ValueError, match="context"):
         cluster.Pool(1, context="no such method")
 
