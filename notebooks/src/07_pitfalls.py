@@ -564,7 +564,10 @@ if __name__ == "__main__":
             time.sleep(0.01)
         try:  # printed inside: the Ctrl-C that the line sets off always lands in here
             print("both workers busy")  # the notebook presses Ctrl-C now
-            time.sleep(30)  # the parent waits, as a map() would
+            # The parent waits, as a map() would, in short naps: the kernel may hand the
+            # Ctrl-C to one of the pool's threads, and one long sleep would not notice it.
+            for _ in range(3000):
+                time.sleep(0.01)
         except KeyboardInterrupt:
             print("the parent got KeyboardInterrupt")
             for worker in workers:
