@@ -305,7 +305,7 @@ class Pool(PoolInterface):
         self._core.check_running()
         result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
                              error_callback=error_callback)
-        function = _pickle_function(func, self._function_pickles)
+        function = self._function_pickles.function(func)
         self._core.submit(self, [self._core.job(function, "apply", (tuple(args), dict(kwds or {})),
                                                 result, 0, 1)])
         return result
@@ -318,7 +318,7 @@ class Pool(PoolInterface):
         chunks = [items[first : first + chunksize] for first in range(0, len(items), chunksize)]
         result = AsyncResult(items=len(items), jobs=len(chunks), single=False,
                              callback=callback, error_callback=error_callback)
-        function = _pickle_function(func, self._function_pickles)
+        function = self._function_pickles.function(func)
         self._core.submit(self, [self._core.job(function, kind, chunk, result,
                                                 number * chunksize, len(chunk))
                                  for number, chunk in enumerate(chunks)])
@@ -327,7 +327,7 @@ class Pool(PoolInterface):
     def _imap(self, func, iterable, chunksize: int, ordered: bool) -> IMapIterator:
         self._core.check_running()
         chunksize = choose_chunksize(0, self._core._processes, chunksize)
-        function = _pickle_function(func, self._function_pickles)
+        function = self._function_pickles.function(func)
         # This pool's feeder reads its input without a bound (it never waits for room).
         result = IMapIterator(ordered=ordered, chunksize=chunksize, read_ahead=sys.maxsize)
         self._core.start_feeder(self, function, iter(iterable), chunksize, result)
@@ -810,14 +810,6 @@ async def _stop_workers_now(local_cluster: distributed.LocalCluster) -> None:
     busy with a task (the cluster's own ``close()`` would wait 4 s for it)."""
     await asyncio.gather(*(nanny.close(timeout=STOP_GRACE)
                            for nanny in local_cluster.workers.values()))
-
-
-def _pickle_function(func: Callable[..., Any], pickles: FunctionPickles) -> bytes:
-    """Pickle the function for all its jobs (once for all calls of the same function:
-    see :class:`~procsync_teach.pickling.FunctionPickles`); mistakes surface here."""
-    if not callable(func):
-        raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-    return pickles.function(func)
 
 
 def _rebuild_error(job: _Job, error: BaseException, text: str) -> BaseException:

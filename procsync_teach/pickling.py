@@ -105,8 +105,14 @@ class FunctionPickles:
         """Pickle a job's function, from the cache while it is still right.
 
         A bound method or a callable object is pickled at every call: its state may have
-        changed in between.
+        changed in between. Mistakes surface here, in the caller's thread.
+
+        Raises:
+            TypeError: ``function`` is not callable.
         """
+        if not callable(function):
+            raise TypeError(f"{function!r} is not callable: pass the function itself, not its "
+                            "result")
         if not isinstance(function, types.FunctionType):
             return self.dumps(function)
         with self._lock:

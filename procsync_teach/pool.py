@@ -438,7 +438,7 @@ class Pool(PoolInterface):
                             "pass the keyword arguments as kwds={'name': value}")
         result = AsyncResult(items=1, jobs=1, single=True, callback=callback,
                              error_callback=error_callback, pool=self)
-        function = self._pickle_function(func)
+        function = self._function_pickles.function(func)
         self._dispatcher.submit([self._dispatcher.new_job(
             function=function, kind="apply", arguments=(tuple(args), dict(kwds or {})),
             result=result, first=0, calls=1)])
@@ -454,7 +454,7 @@ class Pool(PoolInterface):
         starts = range(0, len(items), chunksize)
         result = AsyncResult(items=len(items), jobs=len(starts), single=False,
                              callback=callback, error_callback=error_callback, pool=self)
-        function = self._pickle_function(func)
+        function = self._function_pickles.function(func)
         self._dispatcher.submit([
             self._dispatcher.new_job(function=function, kind=kind,
                                      arguments=items[first : first + chunksize], result=result,
@@ -471,18 +471,11 @@ class Pool(PoolInterface):
         ``join()`` waits for."""
         self._check_running()
         chunksize = choose_chunksize(0, self._processes, chunksize)
-        function = self._pickle_function(func)
+        function = self._function_pickles.function(func)
         result = IMapIterator(ordered=ordered, chunksize=chunksize,
                               read_ahead=IMAP_READ_AHEAD * self._processes * chunksize, pool=self)
         self._dispatcher.start_feeder(function, iter(iterable), chunksize, result)
         return result
-
-    def _pickle_function(self, func: Callable[..., Any]) -> bytes:
-        """Pickle the function for all its jobs (once for all calls of the same function:
-        see :class:`~procsync_teach.messages.FunctionPickles`); mistakes surface here."""
-        if not callable(func):
-            raise TypeError(f"{func!r} is not callable: pass the function itself, not its result")
-        return self._function_pickles.function(func)
 
     # -- the lifecycle ------------------------------------------------------------------
 
